@@ -1,0 +1,122 @@
+#include "broker/cluster/coordinator_link.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <utility>
+
+#include "common/grpc_status.h"
+#include "common/log.h"
+
+namespace runnel::cluster {
+
+namespace {
+std::unique_ptr<grpc::ClientContext> NewContext(absl::Duration timeout) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  return ctx;
+}
+}  // namespace
+
+CoordinatorLink::CoordinatorLink(CoordinatorLinkOptions options, MetadataCache* cache,
+                                 Listener listener)
+    : options_(std::move(options)), cache_(cache), listener_(std::move(listener)) {
+  channel_ = grpc::CreateChannel(options_.coordinator_address, grpc::InsecureChannelCredentials());
+  coordinator_ = runnel::v1::Coordinator::NewStub(channel_);
+  admin_ = runnel::v1::Admin::NewStub(channel_);
+}
+
+CoordinatorLink::~CoordinatorLink() { Stop(); }
+
+void CoordinatorLink::Start(const std::string& advertised_address) {
+  advertised_address_ = advertised_address;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void CoordinatorLink::Stop() {
+  {
+    absl::MutexLock lock(&stop_mu_);
+    stop_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+bool CoordinatorLink::WaitUntilReady(absl::Duration timeout) {
+  return ready_.WaitForNotificationWithTimeout(timeout);
+}
+
+absl::Status CoordinatorLink::Register() {
+  runnel::v1::RegisterBrokerRequest req;
+  req.set_broker_id(options_.broker_id);
+  req.set_address(advertised_address_);
+  req.set_rack(options_.rack);
+  runnel::v1::RegisterBrokerResponse resp;
+  auto ctx = NewContext(options_.rpc_timeout);
+  absl::Status s = FromGrpcStatus(coordinator_->RegisterBroker(ctx.get(), req, &resp));
+  if (!s.ok()) return s;
+  broker_epoch_ = resp.broker_epoch();
+  RLOG(INFO) << "registered with coordinator" << Kv("broker_id", options_.broker_id)
+             << Kv("broker_epoch", resp.broker_epoch()) << Kv("cluster_id", resp.cluster_id());
+  return absl::OkStatus();
+}
+
+absl::Status CoordinatorLink::Heartbeat() {
+  runnel::v1::BrokerHeartbeatRequest req;
+  req.set_broker_id(options_.broker_id);
+  req.set_broker_epoch(broker_epoch_.load());
+  req.set_metadata_version(cache_->Snapshot()->version());
+  runnel::v1::BrokerHeartbeatResponse resp;
+  auto ctx = NewContext(options_.rpc_timeout);
+  absl::Status s = FromGrpcStatus(coordinator_->BrokerHeartbeat(ctx.get(), req, &resp));
+  if (!s.ok()) return s;
+  if (resp.metadata_version() != cache_->Snapshot()->version()) return FetchMetadata();
+  return absl::OkStatus();
+}
+
+absl::Status CoordinatorLink::FetchMetadata() {
+  absl::MutexLock lock(&fetch_mu_);
+  runnel::v1::ClusterMetadata md;
+  auto ctx = NewContext(options_.rpc_timeout);
+  absl::Status s = FromGrpcStatus(
+      coordinator_->GetClusterMetadata(ctx.get(), runnel::v1::GetClusterMetadataRequest(), &md));
+  if (!s.ok()) return s;
+  if (cache_->Update(std::move(md)) && listener_) listener_(cache_->Snapshot());
+  return absl::OkStatus();
+}
+
+absl::Status CoordinatorLink::RefreshNow() { return FetchMetadata(); }
+
+void CoordinatorLink::Run() {
+  bool warned = false;
+  while (true) {
+    {
+      absl::MutexLock lock(&stop_mu_);
+      if (stop_) return;
+    }
+    absl::Status s;
+    if (broker_epoch_.load() == 0) {
+      s = Register();
+      if (s.ok()) s = FetchMetadata();
+    } else {
+      s = Heartbeat();
+      if (absl::IsFailedPrecondition(s)) {
+        // The coordinator fenced this session: register again for a new epoch.
+        RLOG(WARN) << "session fenced by coordinator; re-registering" << Kv("error", s.message());
+        broker_epoch_ = 0;
+        continue;
+      }
+    }
+    if (s.ok() && !ready_.HasBeenNotified()) ready_.Notify();
+    if (!s.ok() && !warned) {
+      RLOG(WARN) << "coordinator unreachable; serving from last metadata"
+                 << Kv("coordinator", options_.coordinator_address) << Kv("error", s.message());
+      warned = true;
+    } else if (s.ok() && warned) {
+      RLOG(INFO) << "coordinator reachable again";
+      warned = false;
+    }
+    absl::MutexLock lock(&stop_mu_);
+    stop_mu_.AwaitWithTimeout(absl::Condition(&stop_), options_.heartbeat_interval);
+  }
+}
+
+}  // namespace runnel::cluster

@@ -1,0 +1,97 @@
+// CoordinatorLink: this broker's session with the coordinator. It registers
+// the broker (obtaining a broker epoch), heartbeats in the background, pulls
+// the cluster metadata whenever the coordinator's version moves, and
+// re-registers if the coordinator fenced the session.
+//
+// The broker keeps serving from its last metadata while the coordinator is
+// unreachable; the link just keeps retrying.
+//
+// Ownership: owns its background thread and gRPC stubs; the MetadataCache and
+// the listener must outlive it. Thread-safety: all public methods are
+// thread-safe; the listener runs on the link's thread or on the caller of
+// RefreshNow.
+#ifndef RUNNEL_BROKER_CLUSTER_COORDINATOR_LINK_H_
+#define RUNNEL_BROKER_CLUSTER_COORDINATOR_LINK_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "broker/cluster/metadata_cache.h"
+#include "proto/runnel/v1/admin.grpc.pb.h"
+#include "proto/runnel/v1/coordinator.grpc.pb.h"
+
+namespace runnel::cluster {
+
+struct CoordinatorLinkOptions {
+  // host:port of the coordinator.
+  std::string coordinator_address = "127.0.0.1:9190";
+  // This broker's id and rack.
+  int32_t broker_id = 0;
+  std::string rack;
+  // Time between heartbeats; keep it well under the coordinator's session
+  // timeout (default 6 s).
+  absl::Duration heartbeat_interval = absl::Seconds(1);
+  // Deadline of each call to the coordinator.
+  absl::Duration rpc_timeout = absl::Seconds(5);
+};
+
+class CoordinatorLink {
+ public:
+  // Called with each newly installed metadata snapshot.
+  using Listener = std::function<void(std::shared_ptr<const MetadataSnapshot>)>;
+
+  CoordinatorLink(CoordinatorLinkOptions options, MetadataCache* cache, Listener listener);
+  ~CoordinatorLink();  // Stops the background thread.
+
+  // Starts registering and heartbeating in the background, advertising
+  // `advertised_address` (known only once the server has bound its port).
+  // Returns at once.
+  void Start(const std::string& advertised_address);
+  void Stop();
+
+  // Pulls the metadata now (e.g. after this broker forwarded a CreateTopic),
+  // so the next request sees it.
+  absl::Status RefreshNow();
+
+  // Waits until the broker is registered and has metadata, or `timeout`.
+  bool WaitUntilReady(absl::Duration timeout);
+
+  // 0 until registered.
+  int64_t broker_epoch() const { return broker_epoch_.load(); }
+
+  // A stub for forwarding Admin calls to the coordinator.
+  runnel::v1::Admin::Stub* admin_stub() { return admin_.get(); }
+
+ private:
+  void Run();
+  absl::Status Register();
+  absl::Status Heartbeat();
+  absl::Status FetchMetadata();
+
+  CoordinatorLinkOptions options_;
+  MetadataCache* const cache_;
+  const Listener listener_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<runnel::v1::Coordinator::Stub> coordinator_;
+  std::unique_ptr<runnel::v1::Admin::Stub> admin_;
+
+  std::string advertised_address_;  // set by Start, read by the link's thread
+  std::atomic<int64_t> broker_epoch_{0};
+  absl::Mutex fetch_mu_;  // serialises metadata pulls so listeners see versions in order
+  absl::Notification ready_;
+  absl::Mutex stop_mu_;
+  bool stop_ ABSL_GUARDED_BY(stop_mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace runnel::cluster
+
+#endif  // RUNNEL_BROKER_CLUSTER_COORDINATOR_LINK_H_

@@ -1,0 +1,272 @@
+#include "broker/replication/replica_manager.h"
+
+#include <stdlib.h>
+
+#include <thread>
+
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "proto/batch/record_batch.h"
+
+namespace runnel::replication {
+namespace {
+
+using runnel::v1::ErrorCode;
+
+constexpr int32_t kSelf = 1;
+
+std::string TempDir() {
+  std::string t = std::string(getenv("TEST_TMPDIR") ? getenv("TEST_TMPDIR") : "/tmp") +
+                  "/rm-XXXXXX";
+  return mkdtemp(t.data());
+}
+
+std::string Batch(int records, int value_size = 10) {
+  batch::BatchBuilder b;
+  for (int i = 0; i < records; ++i) {
+    b.Append(1000 + i, std::string("k") + std::to_string(i), std::string(value_size, 'v'));
+  }
+  return *b.Build();
+}
+
+class ReplicaManagerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    storage::StorageOptions so;
+    so.data_dir = TempDir();
+    logs_ = *storage::LogManager::Open(so);
+    ReplicaManagerOptions ro;
+    ro.broker_id = kSelf;
+    rm_ = std::make_unique<ReplicaManager>(ro, logs_.get(), &cache_);
+    // "orders": 2 partitions led here; "remote": led by broker 2.
+    runnel::v1::ClusterMetadata md;
+    md.set_version(1);
+    AddTopic(&md, "orders", 10, 2, kSelf);
+    AddTopic(&md, "remote", 11, 1, 2);
+    Install(md);
+  }
+  void TearDown() override {
+    rm_.reset();
+    logs_.reset();
+  }
+
+  static runnel::v1::TopicInfo* AddTopic(runnel::v1::ClusterMetadata* md, const std::string& name,
+                                         uint64_t id, int partitions, int32_t leader) {
+    auto* t = md->add_topics();
+    t->set_name(name);
+    t->set_topic_id(id);
+    for (int p = 0; p < partitions; ++p) {
+      auto* pi = t->add_partitions();
+      pi->set_partition(p);
+      pi->set_leader(leader);
+      pi->set_leader_epoch(3);
+      pi->add_replicas(leader);
+      pi->add_isr(leader);
+    }
+    return t;
+  }
+
+  void Install(const runnel::v1::ClusterMetadata& md) {
+    ASSERT_TRUE(cache_.Update(md));
+    rm_->ApplyMetadata(*cache_.Snapshot());
+  }
+
+  runnel::v1::ProducePartitionResponse Produce(const std::string& topic, int32_t partition,
+                                               const std::string& records) {
+    runnel::v1::ProduceRequest req;
+    auto* p = req.add_partitions();
+    p->set_topic(topic);
+    p->set_partition(partition);
+    p->set_records(records);
+    runnel::v1::ProduceResponse resp;
+    EXPECT_TRUE(rm_->Produce(req, &resp).ok());
+    return resp.partitions(0);
+  }
+
+  runnel::v1::FetchPartitionResponse Fetch(const std::string& topic, int32_t partition,
+                                           int64_t offset, int wait_ms = 0) {
+    runnel::v1::FetchRequest req;
+    req.set_max_wait_ms(wait_ms);
+    req.set_min_bytes(1);
+    auto* p = req.add_partitions();
+    p->set_topic(topic);
+    p->set_partition(partition);
+    p->set_fetch_offset(offset);
+    runnel::v1::FetchResponse resp;
+    EXPECT_TRUE(rm_->Fetch(req, &resp).ok());
+    return resp.partitions(0);
+  }
+
+  static std::vector<batch::Record> Decode(const std::string& records) {
+    std::vector<batch::Record> out;
+    for (absl::string_view b : batch::SplitStoredBatches(records)) {
+      EXPECT_TRUE(batch::DecodeRecords(b, &out).ok());
+    }
+    return out;
+  }
+
+  cluster::MetadataCache cache_;
+  std::unique_ptr<storage::LogManager> logs_;
+  std::unique_ptr<ReplicaManager> rm_;
+};
+
+TEST_F(ReplicaManagerTest, ProduceAssignsConsecutiveOffsetsPerPartition) {
+  EXPECT_EQ(Produce("orders", 0, Batch(3)).base_offset(), 0);
+  EXPECT_EQ(Produce("orders", 0, Batch(2)).base_offset(), 3);
+  EXPECT_EQ(Produce("orders", 1, Batch(1)).base_offset(), 0);
+  auto f = Fetch("orders", 0, 0);
+  EXPECT_EQ(f.error_code(), ErrorCode::ERROR_CODE_NONE);
+  EXPECT_EQ(f.high_watermark(), 5);
+  auto records = Decode(f.records());
+  ASSERT_EQ(records.size(), 5u);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(records[i].offset, i);
+}
+
+TEST_F(ReplicaManagerTest, TwoBatchesInOneRequestAreStoredTogether) {
+  auto r = Produce("orders", 0, Batch(2) + Batch(3));
+  EXPECT_EQ(r.error_code(), ErrorCode::ERROR_CODE_NONE) << r.error_message();
+  EXPECT_EQ(Produce("orders", 0, Batch(1)).base_offset(), 5);
+}
+
+TEST_F(ReplicaManagerTest, UnknownTopicAndPartitionAreNamed) {
+  auto r = Produce("nope", 0, Batch(1));
+  EXPECT_EQ(r.error_code(), ErrorCode::ERROR_CODE_UNKNOWN_TOPIC_OR_PARTITION);
+  EXPECT_EQ(r.error_message(), "topic 'nope' not found");
+  auto p = Produce("orders", 9, Batch(1));
+  EXPECT_EQ(p.error_code(), ErrorCode::ERROR_CODE_UNKNOWN_TOPIC_OR_PARTITION);
+  EXPECT_EQ(p.error_message(), "partition 9 out of range for topic 'orders' (2 partitions: 0-1)");
+}
+
+TEST_F(ReplicaManagerTest, NonLeaderRefusesProduceAndFetch) {
+  auto r = Produce("remote", 0, Batch(1));
+  EXPECT_EQ(r.error_code(), ErrorCode::ERROR_CODE_NOT_LEADER);
+  EXPECT_EQ(r.error_message(), "broker 1 is not the leader of remote-0 (leader is broker 2)");
+  EXPECT_EQ(Fetch("remote", 0, 0).error_code(), ErrorCode::ERROR_CODE_NOT_LEADER);
+}
+
+TEST_F(ReplicaManagerTest, CorruptBatchIsRejectedAndNothingStored) {
+  std::string bad = Batch(3);
+  bad[bad.size() - 1] ^= 0x5a;
+  auto r = Produce("orders", 0, bad);
+  EXPECT_EQ(r.error_code(), ErrorCode::ERROR_CODE_CORRUPT_BATCH);
+  EXPECT_FALSE(r.error_message().empty());
+  // A good batch followed by a corrupt one in the same request: all or nothing.
+  auto mixed = Produce("orders", 0, Batch(2) + bad);
+  EXPECT_EQ(mixed.error_code(), ErrorCode::ERROR_CODE_CORRUPT_BATCH);
+  EXPECT_EQ(Produce("orders", 0, Batch(1)).base_offset(), 0);
+  EXPECT_EQ(Produce("orders", 0, "").error_code(), ErrorCode::ERROR_CODE_INVALID_REQUEST);
+}
+
+TEST_F(ReplicaManagerTest, TopicMaxMessageBytesIsEnforced) {
+  runnel::v1::ClusterMetadata md = cache_.Snapshot()->metadata();
+  md.set_version(2);
+  (*AddTopic(&md, "small", 12, 1, kSelf)->mutable_configs())["max.message.bytes"] = "200";
+  Install(md);
+  auto r = Produce("small", 0, Batch(10, 100));
+  EXPECT_EQ(r.error_code(), ErrorCode::ERROR_CODE_BATCH_TOO_LARGE);
+  EXPECT_NE(r.error_message().find("200"), std::string::npos) << r.error_message();
+  EXPECT_EQ(Produce("small", 0, Batch(1, 10)).error_code(), ErrorCode::ERROR_CODE_NONE);
+}
+
+TEST_F(ReplicaManagerTest, FetchOutOfRangeNamesValidRange) {
+  Produce("orders", 0, Batch(4));
+  auto f = Fetch("orders", 0, 99);
+  EXPECT_EQ(f.error_code(), ErrorCode::ERROR_CODE_OFFSET_OUT_OF_RANGE);
+  EXPECT_NE(f.error_message().find("99"), std::string::npos);
+  EXPECT_NE(f.error_message().find("4"), std::string::npos) << f.error_message();
+  // Fetching at the end is not an error: it is simply empty.
+  auto end = Fetch("orders", 0, 4);
+  EXPECT_EQ(end.error_code(), ErrorCode::ERROR_CODE_NONE);
+  EXPECT_TRUE(end.records().empty());
+}
+
+TEST_F(ReplicaManagerTest, LongPollWakesOnAppend) {
+  std::thread producer([this] {
+    absl::SleepFor(absl::Milliseconds(100));
+    Produce("orders", 1, Batch(2));
+  });
+  auto f = Fetch("orders", 1, 0, /*wait_ms=*/10000);
+  producer.join();
+  EXPECT_EQ(Decode(f.records()).size(), 2u);
+}
+
+TEST_F(ReplicaManagerTest, LongPollTimesOutEmpty) {
+  absl::Time start = absl::Now();
+  auto f = Fetch("orders", 1, 0, /*wait_ms=*/150);
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(140));
+  EXPECT_EQ(f.error_code(), ErrorCode::ERROR_CODE_NONE);
+  EXPECT_TRUE(f.records().empty());
+}
+
+TEST_F(ReplicaManagerTest, ShutdownReleasesWaitingFetch) {
+  std::thread stopper([this] {
+    absl::SleepFor(absl::Milliseconds(100));
+    rm_->Shutdown();
+  });
+  auto f = Fetch("orders", 1, 0, /*wait_ms=*/20000);
+  stopper.join();
+  EXPECT_TRUE(f.records().empty());
+}
+
+TEST_F(ReplicaManagerTest, StaleLeaderEpochIsFenced) {
+  runnel::v1::FetchRequest req;
+  auto* p = req.add_partitions();
+  p->set_topic("orders");
+  p->set_partition(0);
+  p->set_current_leader_epoch(2);
+  runnel::v1::FetchResponse resp;
+  ASSERT_TRUE(rm_->Fetch(req, &resp).ok());
+  EXPECT_EQ(resp.partitions(0).error_code(), ErrorCode::ERROR_CODE_FENCED_LEADER_EPOCH);
+  p->set_current_leader_epoch(4);
+  resp.Clear();
+  ASSERT_TRUE(rm_->Fetch(req, &resp).ok());
+  EXPECT_EQ(resp.partitions(0).error_code(), ErrorCode::ERROR_CODE_UNKNOWN_LEADER_EPOCH);
+}
+
+TEST_F(ReplicaManagerTest, ListOffsetsEarliestLatestAndByTime) {
+  Produce("orders", 0, Batch(3));  // timestamps 1000..1002
+  runnel::v1::ListOffsetsRequest req;
+  for (auto spec : {runnel::v1::OFFSET_SPEC_EARLIEST, runnel::v1::OFFSET_SPEC_LATEST,
+                    runnel::v1::OFFSET_SPEC_TIMESTAMP}) {
+    auto* p = req.add_partitions();
+    p->set_topic("orders");
+    p->set_partition(0);
+    p->set_spec(spec);
+    p->set_timestamp_ms(5000);
+  }
+  runnel::v1::ListOffsetsResponse resp;
+  ASSERT_TRUE(rm_->ListOffsets(req, &resp).ok());
+  EXPECT_EQ(resp.partitions(0).offset(), 0);
+  EXPECT_EQ(resp.partitions(1).offset(), 3);
+  EXPECT_EQ(resp.partitions(2).offset(), 3);  // no record that late: the end
+  EXPECT_EQ(resp.partitions(1).leader_epoch(), 3);
+}
+
+TEST_F(ReplicaManagerTest, EmptyRequestsAreInvalid) {
+  runnel::v1::ProduceResponse pr;
+  EXPECT_TRUE(absl::IsInvalidArgument(rm_->Produce(runnel::v1::ProduceRequest(), &pr)));
+  runnel::v1::FetchResponse fr;
+  EXPECT_TRUE(absl::IsInvalidArgument(rm_->Fetch(runnel::v1::FetchRequest(), &fr)));
+}
+
+TEST_F(ReplicaManagerTest, DeletedTopicLosesItsLogs) {
+  Produce("orders", 0, Batch(3));
+  ASSERT_NE(logs_->Get({10, 0}), nullptr);
+  runnel::v1::ClusterMetadata md;
+  md.set_version(5);
+  AddTopic(&md, "remote", 11, 1, 2);
+  Install(md);
+  EXPECT_EQ(logs_->Get({10, 0}), nullptr);
+  EXPECT_EQ(logs_->Get({10, 1}), nullptr);
+}
+
+TEST(ErrorsTest, PayloadCarriesExactCodeAndFallbackMapsCanonical) {
+  auto s = PartitionError(ErrorCode::ERROR_CODE_NOT_LEADER, "x");
+  EXPECT_TRUE(absl::IsFailedPrecondition(s));
+  EXPECT_EQ(ErrorCodeOf(s), ErrorCode::ERROR_CODE_NOT_LEADER);
+  EXPECT_EQ(ErrorCodeOf(absl::OutOfRangeError("y")), ErrorCode::ERROR_CODE_OFFSET_OUT_OF_RANGE);
+  EXPECT_EQ(ErrorCodeOf(absl::OkStatus()), ErrorCode::ERROR_CODE_NONE);
+}
+
+}  // namespace
+}  // namespace runnel::replication

@@ -1,0 +1,112 @@
+#include "broker/server/broker_service.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
+
+namespace runnel::server {
+
+BrokerService::BrokerService(replication::ReplicaManager* replicas,
+                             cluster::MetadataCache* metadata, cluster::CoordinatorLink* link)
+    : replicas_(replicas), metadata_(metadata), link_(link) {}
+
+grpc::Status BrokerService::Produce(grpc::ServerContext*, const runnel::v1::ProduceRequest* req,
+                                    runnel::v1::ProduceResponse* resp) {
+  return ToGrpcStatus(replicas_->Produce(*req, resp));
+}
+
+grpc::Status BrokerService::Fetch(grpc::ServerContext*, const runnel::v1::FetchRequest* req,
+                                  runnel::v1::FetchResponse* resp) {
+  return ToGrpcStatus(replicas_->Fetch(*req, resp));
+}
+
+grpc::Status BrokerService::ListOffsets(grpc::ServerContext*,
+                                        const runnel::v1::ListOffsetsRequest* req,
+                                        runnel::v1::ListOffsetsResponse* resp) {
+  return ToGrpcStatus(replicas_->ListOffsets(*req, resp));
+}
+
+grpc::Status BrokerService::Metadata(grpc::ServerContext*, const runnel::v1::MetadataRequest* req,
+                                     runnel::v1::MetadataResponse* resp) {
+  auto snap = metadata_->Snapshot();
+  // A topic created through another broker may not have reached us yet:
+  // refresh once before saying it does not exist.
+  for (const auto& name : req->topics()) {
+    if (snap->FindTopic(name) == nullptr) {
+      link_->RefreshNow().IgnoreError();
+      snap = metadata_->Snapshot();
+      break;
+    }
+  }
+  const auto& md = snap->metadata();
+  *resp->mutable_brokers() = md.brokers();
+  resp->set_cluster_id(md.cluster_id());
+  resp->set_metadata_version(md.version());
+  if (req->topics().empty()) {
+    *resp->mutable_topics() = md.topics();
+    return grpc::Status::OK;
+  }
+  for (const auto& name : req->topics()) {
+    const runnel::v1::TopicInfo* t = snap->FindTopic(name);
+    if (t == nullptr) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("topic '", name, "' not found"));
+    }
+    *resp->add_topics() = *t;
+  }
+  return grpc::Status::OK;
+}
+
+AdminForwarder::AdminForwarder(cluster::CoordinatorLink* link, absl::Duration timeout)
+    : link_(link), timeout_(timeout) {}
+
+template <typename Req, typename Resp, typename Method>
+grpc::Status AdminForwarder::Forward(grpc::ServerContext* ctx, Method method, const Req& req,
+                                     Resp* resp, bool refresh_after) {
+  grpc::ClientContext out;
+  auto deadline = std::min(ctx->deadline(), absl::ToChronoTime(absl::Now() + timeout_));
+  out.set_deadline(deadline);
+  grpc::Status s = (link_->admin_stub()->*method)(&out, req, resp);
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        absl::StrCat("coordinator unreachable from this broker: ",
+                                     s.error_message()));
+  }
+  if (s.ok() && refresh_after) link_->RefreshNow().IgnoreError();
+  return s;
+}
+
+grpc::Status AdminForwarder::CreateTopic(grpc::ServerContext* ctx,
+                                         const runnel::v1::CreateTopicRequest* req,
+                                         runnel::v1::CreateTopicResponse* resp) {
+  return Forward(ctx, &runnel::v1::Admin::Stub::CreateTopic, *req, resp, true);
+}
+
+grpc::Status AdminForwarder::DeleteTopic(grpc::ServerContext* ctx,
+                                         const runnel::v1::DeleteTopicRequest* req,
+                                         runnel::v1::DeleteTopicResponse* resp) {
+  return Forward(ctx, &runnel::v1::Admin::Stub::DeleteTopic, *req, resp, true);
+}
+
+grpc::Status AdminForwarder::ListTopics(grpc::ServerContext* ctx,
+                                        const runnel::v1::ListTopicsRequest* req,
+                                        runnel::v1::ListTopicsResponse* resp) {
+  return Forward(ctx, &runnel::v1::Admin::Stub::ListTopics, *req, resp, false);
+}
+
+grpc::Status AdminForwarder::DescribeTopic(grpc::ServerContext* ctx,
+                                           const runnel::v1::DescribeTopicRequest* req,
+                                           runnel::v1::DescribeTopicResponse* resp) {
+  return Forward(ctx, &runnel::v1::Admin::Stub::DescribeTopic, *req, resp, false);
+}
+
+grpc::Status AdminForwarder::DescribeCluster(grpc::ServerContext* ctx,
+                                             const runnel::v1::DescribeClusterRequest* req,
+                                             runnel::v1::DescribeClusterResponse* resp) {
+  return Forward(ctx, &runnel::v1::Admin::Stub::DescribeCluster, *req, resp, false);
+}
+
+}  // namespace runnel::server

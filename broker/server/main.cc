@@ -1,0 +1,143 @@
+// runnel-broker: stores partitions and serves produce, fetch and admin calls.
+// See `runnel-broker --help` and docs/architecture.md.
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "broker/cluster/coordinator_link.h"
+#include "broker/cluster/metadata_cache.h"
+#include "broker/replication/replica_manager.h"
+#include "broker/server/broker_service.h"
+#include "broker/storage/log.h"
+#include "common/flags.h"
+#include "common/log.h"
+#include "common/server_main.h"
+
+namespace {
+
+struct BrokerFlags {
+  int64_t id;
+  std::string listen;
+  std::string advertised_address;
+  std::string coordinator;
+  std::string data_dir;
+  std::string rack;
+  int64_t heartbeat_interval_ms;
+  bool sync_writes;
+  int64_t max_message_bytes;
+  int64_t max_grpc_message_bytes;
+  std::string log_level;
+};
+
+// The host part of "host:port" (brackets kept for IPv6 literals).
+std::string HostOf(absl::string_view address) {
+  size_t colon = address.rfind(':');
+  return std::string(colon == absl::string_view::npos ? address : address.substr(0, colon));
+}
+
+int Run(const BrokerFlags& f) {
+  runnel::BlockShutdownSignals();
+  const std::string data_dir =
+      f.data_dir.empty() ? absl::StrCat("./data/broker-", f.id) : f.data_dir;
+  runnel::storage::StorageOptions storage_options;
+  storage_options.data_dir = data_dir;
+  storage_options.sync_writes = f.sync_writes;
+  auto logs = runnel::storage::LogManager::Open(storage_options);
+  if (!logs.ok()) {
+    std::cerr << "runnel-broker: cannot open data dir " << data_dir << ": "
+              << logs.status().message() << "\n";
+    return 1;
+  }
+
+  runnel::cluster::MetadataCache metadata;
+  runnel::replication::ReplicaManagerOptions replica_options;
+  replica_options.broker_id = static_cast<int32_t>(f.id);
+  replica_options.default_max_message_bytes = f.max_message_bytes;
+  runnel::replication::ReplicaManager replicas(replica_options, logs->get(), &metadata);
+
+  runnel::cluster::CoordinatorLinkOptions link_options;
+  link_options.coordinator_address = f.coordinator;
+  link_options.broker_id = static_cast<int32_t>(f.id);
+  link_options.rack = f.rack;
+  link_options.heartbeat_interval = absl::Milliseconds(f.heartbeat_interval_ms);
+  runnel::cluster::CoordinatorLink link(
+      link_options, &metadata,
+      [&replicas](std::shared_ptr<const runnel::cluster::MetadataSnapshot> snap) {
+        replicas.ApplyMetadata(*snap);
+      });
+
+  runnel::server::BrokerService broker_service(&replicas, &metadata, &link);
+  runnel::server::AdminForwarder admin_service(&link, absl::Seconds(30));
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(f.listen, grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(f.max_grpc_message_bytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(f.max_grpc_message_bytes));
+  builder.RegisterService(&broker_service);
+  builder.RegisterService(&admin_service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    std::cerr << "runnel-broker: cannot listen on " << f.listen << "\n";
+    return 1;
+  }
+  const std::string bound = absl::StrCat(HostOf(f.listen), ":", port);
+  const std::string advertised = f.advertised_address.empty() ? bound : f.advertised_address;
+  link.Start(advertised);
+  RLOG(INFO) << "runnel-broker listening" << runnel::Kv("id", f.id) << runnel::Kv("addr", bound)
+             << runnel::Kv("advertised", advertised) << runnel::Kv("coordinator", f.coordinator)
+             << runnel::Kv("data_dir", data_dir);
+
+  int sig = runnel::WaitForShutdownSignal();
+  RLOG(INFO) << "shutting down" << runnel::Kv("signal", sig);
+  // Stop long polls first so in-flight calls finish quickly, then drain.
+  replicas.Shutdown();
+  server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+  link.Stop();
+  RLOG(INFO) << "stopped";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  BrokerFlags f;
+  runnel::FlagSet flags("runnel-broker", "runnel-broker [flags]");
+  flags.Int("id", &f.id, 0, "This broker's id, unique in the cluster and stable across restarts.");
+  flags.String("listen", &f.listen, "127.0.0.1:9092",
+               "host:port to serve clients and other brokers on (port 0 picks a free port).");
+  flags.String("advertised-address", &f.advertised_address, "",
+               "host:port clients should use to reach this broker; empty means the listen "
+               "address with the bound port.");
+  flags.String("coordinator", &f.coordinator, "127.0.0.1:9190", "host:port of the coordinator.");
+  flags.String("data-dir", &f.data_dir, "",
+               "Directory of this broker's RocksDB log store; empty means ./data/broker-<id>.");
+  flags.String("rack", &f.rack, "", "Optional rack (failure domain) used to spread replicas.");
+  flags.Int("heartbeat-interval-ms", &f.heartbeat_interval_ms, 1000,
+            "Milliseconds between heartbeats to the coordinator (keep well under its session "
+            "timeout).");
+  flags.Bool("sync-writes", &f.sync_writes, false,
+             "fsync the write-ahead log before acknowledging a produce. Off: an acknowledged "
+             "batch is in the WAL in the OS page cache, which survives a process crash.");
+  flags.Int("max-message-bytes", &f.max_message_bytes, 1 << 20,
+            "Largest record batch accepted for topics that do not set max.message.bytes.");
+  flags.Int("max-grpc-message-bytes", &f.max_grpc_message_bytes, 64 << 20,
+            "Largest gRPC request or response the broker sends or accepts.");
+  flags.String("log-level", &f.log_level, "info", "Minimum log level: debug, info, warn, error.");
+  runnel::ParseFlagsOrExit(flags, argc, argv);
+  if (absl::Status s = runnel::SetLogLevelByName(f.log_level); !s.ok()) {
+    std::cerr << "runnel-broker: " << s.message() << "\n";
+    return 2;
+  }
+  if (f.id < 0 || f.id > INT32_MAX) {
+    std::cerr << "runnel-broker: --id must be between 0 and " << INT32_MAX << ", got " << f.id
+              << "\n";
+    return 2;
+  }
+  return Run(f);
+}

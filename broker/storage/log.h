@@ -1,0 +1,190 @@
+// PartitionLog: the ordered, offset-addressed log of one partition replica on
+// this broker, and LogManager, which owns the broker's single RocksDB instance
+// and every PartitionLog in it.
+//
+// The log stores whole record batches (proto/batch) keyed by partition and by
+// the batch's LAST offset, so that one forward Seek(offset) lands on the batch
+// containing `offset`; layout.h explains the key layout. The log knows nothing
+// of the network, leaders or replication: callers pass leader epochs in and
+// decide the high watermark.
+//
+// Ownership: LogManager owns the RocksDB handle; PartitionLogs are shared
+// (std::shared_ptr) so a fetch in flight keeps its log alive across a delete.
+// Every PartitionLog must be released before the LogManager is destroyed.
+// Thread-safety: all methods of both classes are thread-safe. Appends to one
+// partition are serialised by the partition's mutex; reads do not take it
+// beyond copying offsets. (Two mutexes in fact: write_mu_ serialises writers
+// and is held across the RocksDB write, mu_ guards the in-memory offsets and is
+// only held briefly, so a fetch never waits behind a slow, synced append.)
+#ifndef RUNNEL_BROKER_STORAGE_LOG_H_
+#define RUNNEL_BROKER_STORAGE_LOG_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace rocksdb {
+class DB;
+class WriteBatch;
+}  // namespace rocksdb
+
+namespace runnel::storage {
+
+// Identifies a partition replica on disk. topic_id is the coordinator-assigned
+// id that is never reused, so a re-created topic never sees old data.
+struct PartitionId {
+  uint64_t topic_id = 0;
+  int32_t partition = 0;
+
+  friend bool operator<(const PartitionId& a, const PartitionId& b) {
+    return a.topic_id != b.topic_id ? a.topic_id < b.topic_id : a.partition < b.partition;
+  }
+  friend bool operator==(const PartitionId& a, const PartitionId& b) {
+    return a.topic_id == b.topic_id && a.partition == b.partition;
+  }
+};
+
+struct StorageOptions {
+  // Directory of the RocksDB instance; created if missing.
+  std::string data_dir;
+  // fsync the WAL before an append returns. Off by default: an appended batch
+  // is in the WAL (the OS page cache) before Append returns, which survives a
+  // process crash (kill -9); replication covers machine loss, as in Kafka.
+  bool sync_writes = false;
+};
+
+struct AppendResult {
+  int64_t base_offset = 0;  // offset of the first record appended
+  int64_t last_offset = 0;  // offset of the last record appended
+  int64_t log_end_offset = 0;
+};
+
+class PartitionLog {
+ public:
+  PartitionLog(const PartitionLog&) = delete;
+  PartitionLog& operator=(const PartitionLog&) = delete;
+
+  const PartitionId& id() const { return id_; }
+
+  // Appends already-validated batches atomically (all or none, one RocksDB
+  // write), assigning consecutive offsets from log_end_offset() and stamping
+  // `leader_epoch` into each batch. Returns once the write is in the WAL.
+  absl::StatusOr<AppendResult> Append(const std::vector<absl::string_view>& batches,
+                                      int32_t leader_epoch);
+
+  // Returns whole batches, back to back, starting with the batch that contains
+  // `offset`, stopping before the first batch whose last offset is >=
+  // `max_offset` (exclusive bound, e.g. the high watermark) and once more than
+  // `max_bytes` would be returned, except that at least one batch is returned
+  // when one is available. Empty when offset >= max_offset.
+  // OutOfRange, naming the valid range, when offset < log_start_offset() or
+  // offset > log_end_offset().
+  absl::StatusOr<std::string> Read(int64_t offset, size_t max_bytes, int64_t max_offset) const;
+
+  // The first offset whose batch's max timestamp is >= timestamp_ms (the first
+  // record of that batch), or log_end_offset() if none.
+  absl::StatusOr<int64_t> OffsetForTimestamp(int64_t timestamp_ms) const;
+
+  // First offset still in the log.
+  int64_t log_start_offset() const;
+  // The offset the next appended record will get.
+  int64_t log_end_offset() const;
+
+  // Blocks until log_end_offset() > offset or `deadline` passes; returns
+  // whether data is available. Used for long-poll fetches. Returns false at
+  // once if the log is (or gets) deleted.
+  bool WaitForAppend(int64_t offset, absl::Time deadline) const;
+
+  // Leader-epoch history (KIP-101), oldest first: (epoch, start offset) for
+  // each epoch in which this replica appended, i.e. the first offset written
+  // with that epoch. Append records an entry whenever it is called with an
+  // epoch newer than the latest entry (and >= 0); it stores batches with an
+  // older epoch as asked but does not record that epoch (rejecting stale
+  // leaders is the caller's job). Persisted; survives reopen.
+  std::vector<std::pair<int32_t, int64_t>> EpochHistory() const;
+
+  // Advances log_start_offset() to `new_start` (retention, DeleteRecords):
+  // deletes the batches wholly below it and persists the new start. A batch
+  // straddling new_start is kept (reads from new_start return it whole, as in
+  // Kafka). Epoch entries that end before new_start are dropped and the one
+  // covering it now starts at new_start. A no-op if new_start <=
+  // log_start_offset(); OutOfRange if new_start > log_end_offset().
+  absl::Status TruncatePrefix(int64_t new_start);
+
+  // Removes every record at offset >= new_end, so log_end_offset() becomes
+  // new_end (a follower discarding a suffix that diverged from its leader).
+  // Deletes the batches with base offset >= new_end and the epoch entries
+  // starting at or after new_end. FailedPrecondition if a batch straddles
+  // new_end (base < new_end <= last): splitting a batch would mean re-encoding
+  // it, and replication truncates at batch boundaries, so we refuse rather than
+  // lose or keep records silently. A no-op if new_end == log_end_offset();
+  // OutOfRange if new_end is outside [log_start_offset(), log_end_offset()].
+  absl::Status TruncateSuffix(int64_t new_end);
+
+ private:
+  friend class LogManager;
+  PartitionLog(rocksdb::DB* db, PartitionId id, bool sync_writes);
+  absl::Status Recover();  // loads start/end offsets and epoch history from disk
+  // Makes every later call fail with NotFound (or return false/empty) and
+  // wakes WaitForAppend callers. Used by LogManager::Delete and on close.
+  void MarkDeleted() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Writes `batch` to RocksDB with the log's sync setting.
+  absl::Status Write(rocksdb::WriteBatch* batch, absl::string_view what);
+
+  rocksdb::DB* const db_;
+  const PartitionId id_;
+  const bool sync_writes_;
+  // Serialises everything that writes this partition's keys. Lock order:
+  // LogManager::mu_, then write_mu_, then mu_.
+  absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  mutable absl::Mutex mu_;
+  int64_t log_start_offset_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t log_end_offset_ ABSL_GUARDED_BY(mu_) = 0;
+  bool deleted_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::pair<int32_t, int64_t>> epochs_ ABSL_GUARDED_BY(mu_);
+};
+
+class LogManager {
+ public:
+  // Opens (or creates) the broker's log store and recovers every partition in it.
+  static absl::StatusOr<std::unique_ptr<LogManager>> Open(const StorageOptions& options);
+  ~LogManager();
+
+  // Returns the partition's log, creating an empty one if it does not exist.
+  absl::StatusOr<std::shared_ptr<PartitionLog>> GetOrCreate(const PartitionId& id);
+  // Returns the partition's log or nullptr.
+  std::shared_ptr<PartitionLog> Get(const PartitionId& id) const;
+  // Every partition stored here.
+  std::vector<PartitionId> List() const;
+  // Deletes a partition and all its data (range delete + compaction of its
+  // key range, so the space is freed). Outstanding shared_ptrs see an empty,
+  // unusable log: their reads fail with NotFound. NotFound if the partition
+  // does not exist (callers reconciling state may treat that as done).
+  // GetOrCreate(id) afterwards starts a new, empty log at offset 0.
+  absl::Status Delete(const PartitionId& id);
+
+  // RocksDB's estimate of the bytes the partition's batches take, on disk and
+  // in memtables (for metrics and tests; not exact, and 0 for unknown ids).
+  uint64_t ApproximateSizeBytes(const PartitionId& id) const;
+
+ private:
+  LogManager(std::unique_ptr<rocksdb::DB> db, StorageOptions options);
+
+  std::unique_ptr<rocksdb::DB> db_;
+  const StorageOptions options_;
+  mutable absl::Mutex mu_;
+  std::map<PartitionId, std::shared_ptr<PartitionLog>> logs_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace runnel::storage
+
+#endif  // RUNNEL_BROKER_STORAGE_LOG_H_

@@ -1,0 +1,165 @@
+// Record batches: the unit in which records are produced, stored, replicated
+// and fetched. The encoding is Kafka's RecordBatch v2 (magic 2), byte for byte,
+// so a future Kafka wire-protocol listener can serve stored batches as they
+// are. docs/batch-format.md documents the layout.
+//
+// The broker never decodes records on its produce or fetch path: it checks a
+// batch with ValidateBatch, stamps base offset and leader epoch into the header
+// (fields outside the CRC), and stores the bytes. Clients build batches with
+// BatchBuilder and read them with DecodeRecords.
+//
+// Thread-safety: free functions are thread-safe; a BatchBuilder is not.
+#ifndef RUNNEL_PROTO_BATCH_RECORD_BATCH_H_
+#define RUNNEL_PROTO_BATCH_RECORD_BATCH_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace runnel::batch {
+
+// Field offsets of the fixed header (all integers big-endian, as in Kafka).
+inline constexpr size_t kBaseOffsetOffset = 0;             // int64
+inline constexpr size_t kBatchLengthOffset = 8;            // int32: bytes after this field
+inline constexpr size_t kPartitionLeaderEpochOffset = 12;  // int32
+inline constexpr size_t kMagicOffset = 16;                 // int8, always 2
+inline constexpr size_t kCrcOffset = 17;                   // uint32 CRC32C of [21, end)
+inline constexpr size_t kAttributesOffset = 21;            // int16
+inline constexpr size_t kLastOffsetDeltaOffset = 23;       // int32
+inline constexpr size_t kFirstTimestampOffset = 27;        // int64
+inline constexpr size_t kMaxTimestampOffset = 35;          // int64
+inline constexpr size_t kProducerIdOffset = 43;            // int64, -1 if none
+inline constexpr size_t kProducerEpochOffset = 51;         // int16, -1 if none
+inline constexpr size_t kBaseSequenceOffset = 53;          // int32, -1 if none
+inline constexpr size_t kRecordCountOffset = 57;           // int32
+inline constexpr size_t kHeaderSize = 61;                  // records start here
+// Bytes before batch_length counts: base offset and the length itself.
+inline constexpr size_t kLogOverhead = 12;
+inline constexpr int8_t kMagic = 2;
+
+// Codec of the records section, in attributes bits 0-2 (Kafka's numbering).
+enum class Compression : int8_t {
+  kNone = 0,
+  kGzip = 1,    // recognised, not supported: rejected
+  kSnappy = 2,  // recognised, not supported: rejected
+  kLz4 = 3,     // LZ4 frame format
+  kZstd = 4,
+};
+
+// Attributes bits other than compression.
+inline constexpr int16_t kAttrCompressionMask = 0x07;
+inline constexpr int16_t kAttrTimestampTypeLogAppend = 0x08;
+inline constexpr int16_t kAttrTransactional = 0x10;
+inline constexpr int16_t kAttrControl = 0x20;
+
+// The decoded fixed header.
+struct BatchHeader {
+  int64_t base_offset = 0;
+  int32_t batch_length = 0;
+  int32_t partition_leader_epoch = 0;
+  int8_t magic = kMagic;
+  uint32_t crc = 0;
+  int16_t attributes = 0;
+  int32_t last_offset_delta = 0;
+  int64_t first_timestamp = 0;
+  int64_t max_timestamp = 0;
+  int64_t producer_id = -1;
+  int16_t producer_epoch = -1;
+  int32_t base_sequence = -1;
+  int32_t record_count = 0;
+
+  Compression compression() const {
+    return static_cast<Compression>(attributes & kAttrCompressionMask);
+  }
+  int64_t last_offset() const { return base_offset + last_offset_delta; }
+  // Size of the whole batch in bytes, header included.
+  size_t size() const { return kLogOverhead + static_cast<size_t>(batch_length); }
+};
+
+// One record as clients see it. A missing key or value (std::nullopt) is
+// distinct from an empty one: a record with no value is a tombstone.
+struct Record {
+  int64_t offset = 0;
+  int64_t timestamp = 0;  // milliseconds since the Unix epoch
+  std::optional<std::string> key;
+  std::optional<std::string> value;
+  std::vector<std::pair<std::string, std::optional<std::string>>> headers;
+};
+
+// Reads the fixed header at the front of `data`. Checks only that enough
+// bytes are present and the magic byte; not the CRC.
+absl::StatusOr<BatchHeader> ParseHeader(absl::string_view data);
+
+// Fully checks one batch that must span exactly `data`: header fields, length,
+// CRC32C, supported compression, and that the records section holds exactly
+// record_count records whose offset deltas run 0..last_offset_delta. Walks
+// record length prefixes (decompressing a compressed batch first) but does not
+// build Record objects. Errors are InvalidArgument (corrupt) with a message
+// naming the failed check.
+absl::Status ValidateBatch(absl::string_view data);
+
+// Splits `data` into the batches it holds back to back, validating each with
+// ValidateBatch. A batch larger than max_batch_bytes fails with
+// ResourceExhausted naming both sizes. Returns views into `data`.
+absl::StatusOr<std::vector<absl::string_view>> SplitBatches(absl::string_view data,
+                                                            size_t max_batch_bytes);
+
+// Splits `data` into whole batches without validating CRCs: for reading data
+// the broker already validated. A trailing partial batch is ignored.
+std::vector<absl::string_view> SplitStoredBatches(absl::string_view data);
+
+// Stamps the broker-assigned fields into an encoded batch in place. Neither is
+// covered by the CRC.
+void SetBaseOffset(char* batch, int64_t base_offset);
+void SetPartitionLeaderEpoch(char* batch, int32_t epoch);
+
+// Decodes every record of one batch (decompressing if needed) and appends them
+// to `out` with absolute offsets. InvalidArgument on malformed input.
+absl::Status DecodeRecords(absl::string_view batch, std::vector<Record>* out);
+
+// Builds one batch from records appended in order. Offsets are relative (the
+// broker assigns absolute ones); base_offset and leader epoch are written as 0.
+class BatchBuilder {
+ public:
+  explicit BatchBuilder(Compression compression = Compression::kNone);
+
+  // Adds a record. Timestamps may be in any order; the header keeps the first
+  // and the maximum.
+  void Append(int64_t timestamp_ms, const std::optional<std::string>& key,
+              const std::optional<std::string>& value,
+              const std::vector<std::pair<std::string, std::optional<std::string>>>&
+                  headers = {});
+
+  int32_t record_count() const { return record_count_; }
+  bool empty() const { return record_count_ == 0; }
+  // Bytes of encoded records so far (before compression) plus the header.
+  size_t estimated_size() const { return kHeaderSize + records_.size(); }
+
+  // Reserved for idempotent producers: defaults are -1 (none).
+  void set_producer(int64_t producer_id, int16_t producer_epoch, int32_t base_sequence);
+
+  // Returns the encoded batch (compressed per the constructor) and resets the
+  // builder for reuse. Fails only if compression fails.
+  absl::StatusOr<std::string> Build();
+
+ private:
+  Compression compression_;
+  std::string records_;  // encoded records, uncompressed
+  int32_t record_count_ = 0;
+  int64_t first_timestamp_ = 0;
+  int64_t max_timestamp_ = 0;
+  int64_t producer_id_ = -1;
+  int16_t producer_epoch_ = -1;
+  int32_t base_sequence_ = -1;
+};
+
+}  // namespace runnel::batch
+
+#endif  // RUNNEL_PROTO_BATCH_RECORD_BATCH_H_

@@ -1,0 +1,115 @@
+#include "tests/harness/cluster.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "proto/runnel/v1/broker.grpc.pb.h"
+
+namespace runnel::testing {
+
+TestCluster::TestCluster(TestClusterOptions options) : options_(std::move(options)) {
+  root_ = MakeTempDir("cluster");
+  coordinator_port_ = FreePort();
+  for (int i = 0; i < options_.brokers; ++i) {
+    broker_ports_.push_back(FreePort());
+    brokers_.push_back(std::make_unique<Process>());
+  }
+  coordinator_ = std::make_unique<Process>();
+}
+
+TestCluster::~TestCluster() {
+  for (auto& b : brokers_) b->Kill();
+  coordinator_->Kill();
+}
+
+std::string TestCluster::broker_address(int i) const {
+  return absl::StrCat("127.0.0.1:", broker_ports_[i]);
+}
+
+std::string TestCluster::coordinator_address() const {
+  return absl::StrCat("127.0.0.1:", coordinator_port_);
+}
+
+void TestCluster::StartCoordinator() {
+  coordinator_->Start(BinaryPath("coordinator/runnel-coordinator"),
+                      {absl::StrCat("--listen=", coordinator_address()),
+                       absl::StrCat("--data-dir=", root_, "/coordinator"),
+                       absl::StrCat("--session-timeout-ms=", options_.session_timeout_ms)},
+                      "coordinator");
+}
+
+void TestCluster::StartBroker(int i) {
+  std::vector<std::string> args = {
+      absl::StrCat("--id=", i + 1),
+      absl::StrCat("--listen=", broker_address(i)),
+      absl::StrCat("--coordinator=", coordinator_address()),
+      absl::StrCat("--data-dir=", root_, "/broker-", i + 1),
+      absl::StrCat("--heartbeat-interval-ms=", options_.heartbeat_interval_ms)};
+  args.insert(args.end(), options_.extra_broker_flags.begin(), options_.extra_broker_flags.end());
+  brokers_[i]->Start(BinaryPath("broker/server/runnel-broker"), args,
+                     absl::StrCat("broker-", i + 1));
+}
+
+absl::Status TestCluster::Start() {
+  StartCoordinator();
+  for (int i = 0; i < options_.brokers; ++i) StartBroker(i);
+  for (int i = 0; i < options_.brokers; ++i) {
+    if (absl::Status s = WaitForBroker(i); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TestCluster::WaitForBroker(int i, absl::Duration timeout) {
+  auto stub = runnel::v1::Broker::NewStub(
+      grpc::CreateChannel(broker_address(i), grpc::InsecureChannelCredentials()));
+  absl::Time deadline = absl::Now() + timeout;
+  std::string last_error = "no answer";
+  while (absl::Now() < deadline) {
+    if (!brokers_[i]->running()) {
+      return absl::InternalError(absl::StrCat("broker ", i + 1, " exited; stderr:\n",
+                                              brokers_[i]->Stderr()));
+    }
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
+    runnel::v1::MetadataResponse resp;
+    grpc::Status s = stub->Metadata(&ctx, runnel::v1::MetadataRequest(), &resp);
+    if (s.ok()) {
+      for (const auto& b : resp.brokers()) {
+        if (b.id() == i + 1 && b.state() == runnel::v1::BROKER_STATE_ALIVE &&
+            b.address() == broker_address(i)) {
+          return absl::OkStatus();
+        }
+      }
+      last_error = "broker not yet registered in its own metadata";
+    } else {
+      last_error = s.error_message();
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return absl::DeadlineExceededError(
+      absl::StrCat("broker ", i + 1, " not ready: ", last_error, "; stderr:\n",
+                   brokers_[i]->Stderr(), "\ncoordinator stderr:\n", coordinator_->Stderr()));
+}
+
+void TestCluster::KillBroker(int i) { brokers_[i]->Kill(); }
+
+absl::Status TestCluster::RestartBroker(int i) {
+  brokers_[i]->Kill();
+  StartBroker(i);
+  return WaitForBroker(i);
+}
+
+void TestCluster::KillCoordinator() { coordinator_->Kill(); }
+
+absl::Status TestCluster::RestartCoordinator() {
+  coordinator_->Kill();
+  StartCoordinator();
+  for (int i = 0; i < options_.brokers; ++i) {
+    if (!brokers_[i]->running()) continue;
+    if (absl::Status s = WaitForBroker(i); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace runnel::testing
