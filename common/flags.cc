@@ -147,7 +147,7 @@ std::vector<std::string> ParseFlagsOrExit(FlagSet& flags, int argc, char** argv)
     std::exit(0);
   }
   if (!positional.ok()) {
-    std::cerr << argv[0] << ": " << positional.status().message() << " (see --help)\n";
+    std::cerr << flags.program() << ": " << positional.status().message() << " (see --help)\n";
     std::exit(2);
   }
   return *positional;

@@ -50,6 +50,7 @@ class FlagSet {
   void set_use_env(bool use_env) { use_env_ = use_env; }
 
   bool help_requested() const { return help_requested_; }
+  const std::string& program() const { return program_; }
   // The --help text: usage line, then each flag with its help, default and
   // environment variable.
   std::string Help() const;

@@ -158,8 +158,9 @@ int64_t ReplicaManager::FetchPartition(const runnel::v1::FetchPartition& request
   response->set_high_watermark(-1);
   response->set_log_start_offset(-1);
   response->clear_records();
-  auto leader =
-      ResolveLeader(request.topic(), request.partition(), request.current_leader_epoch());
+  auto leader = ResolveLeader(
+      request.topic(), request.partition(),
+      request.has_current_leader_epoch() ? request.current_leader_epoch() : -1);
   if (!leader.ok()) {
     SetPartitionError(leader.status(), response);
     return 0;

@@ -1,8 +1,11 @@
 #include "broker/replication/replica_manager.h"
 
+
 #include <stdlib.h>
 
 #include <thread>
+
+#include "broker/replication/errors.h"
 
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"

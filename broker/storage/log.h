@@ -78,6 +78,8 @@ class PartitionLog {
   // Appends already-validated batches atomically (all or none, one RocksDB
   // write), assigning consecutive offsets from log_end_offset() and stamping
   // `leader_epoch` into each batch. Returns once the write is in the WAL.
+  // InvalidArgument (naming the batch) if a header does not parse or its
+  // length disagrees with the batch's size; NotFound once deleted.
   absl::StatusOr<AppendResult> Append(const std::vector<absl::string_view>& batches,
                                       int32_t leader_epoch);
 
@@ -91,7 +93,8 @@ class PartitionLog {
   absl::StatusOr<std::string> Read(int64_t offset, size_t max_bytes, int64_t max_offset) const;
 
   // The first offset whose batch's max timestamp is >= timestamp_ms (the first
-  // record of that batch), or log_end_offset() if none.
+  // record of that batch), or log_end_offset() if none. Batch granularity:
+  // records of that batch may be older than timestamp_ms.
   absl::StatusOr<int64_t> OffsetForTimestamp(int64_t timestamp_ms) const;
 
   // First offset still in the log.
@@ -159,7 +162,9 @@ class LogManager {
   static absl::StatusOr<std::unique_ptr<LogManager>> Open(const StorageOptions& options);
   ~LogManager();
 
-  // Returns the partition's log, creating an empty one if it does not exist.
+  // Returns the partition's log, creating an empty one if it does not exist
+  // (persisted at once, so it survives a restart). InvalidArgument if
+  // id.partition < 0.
   absl::StatusOr<std::shared_ptr<PartitionLog>> GetOrCreate(const PartitionId& id);
   // Returns the partition's log or nullptr.
   std::shared_ptr<PartitionLog> Get(const PartitionId& id) const;

@@ -1,0 +1,96 @@
+// The RocksDB key layout of the broker's log store, and the encodings of the
+// small values stored beside the batches. Everything the storage module writes
+// to RocksDB goes through these functions, so this file is the on-disk format.
+//
+// All integers in keys are big-endian so that bytewise key order (RocksDB's
+// default comparator) is numeric order. Partition numbers and offsets are
+// never negative, so they sort correctly as unsigned.
+//
+//   'L' topic_id(8) partition(4) last_offset(8)  -> one whole record batch
+//   'M' topic_id(8) partition(4)                 -> PartitionMeta (EncodeMeta)
+//   'E' topic_id(8) partition(4) epoch(4)        -> start offset(8) of that epoch
+//
+// Why this shape:
+//  - Append is a sequential insert: offsets only grow, so each partition's new
+//    keys land at the end of its key range (cheap memtable inserts, and flushed
+//    files of one partition rarely overlap older ones).
+//  - Fetch from an offset is one forward Seek: keying a batch by its LAST
+//    offset means Seek(LogKey(p, offset)) lands on the first batch whose last
+//    offset >= offset, i.e. the batch that contains `offset`. Iterating on from
+//    there yields the following batches in order.
+//  - Retention, truncation and deletion are DeleteRange calls over contiguous
+//    key ranges: a partition's batches, or those below / above some offset.
+//  - The tag byte comes first so each kind of key forms one range: recovery can
+//    list all partitions from the small 'M' range without touching batches.
+//
+// The 'E' entries are the leader-epoch history (KIP-101): one per epoch in
+// which this replica appended, mapping epoch -> first offset written in it.
+// Replication will use them to find where a follower diverged from a leader.
+//
+// Thread-safety: stateless functions, thread-safe.
+#ifndef RUNNEL_BROKER_STORAGE_LAYOUT_H_
+#define RUNNEL_BROKER_STORAGE_LAYOUT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "broker/storage/log.h"
+
+namespace runnel::storage::layout {
+
+inline constexpr char kLogTag = 'L';
+inline constexpr char kMetaTag = 'M';
+inline constexpr char kEpochTag = 'E';
+
+// tag + topic_id + partition: the common prefix of one partition's keys.
+inline constexpr size_t kPartitionPrefixSize = 1 + 8 + 4;
+inline constexpr size_t kLogKeySize = kPartitionPrefixSize + 8;
+inline constexpr size_t kEpochKeySize = kPartitionPrefixSize + 4;
+
+// The prefix shared by all keys of `tag` for partition `id`.
+std::string PartitionPrefix(char tag, const PartitionId& id);
+
+// Key of the batch whose last offset is `last_offset` (>= 0). Also the Seek
+// target for reading from `last_offset`, and an exclusive range bound: the
+// range [LogKey(p, a), LogKey(p, b)) holds exactly the batches whose last
+// offset is in [a, b).
+std::string LogKey(const PartitionId& id, int64_t last_offset);
+std::string MetaKey(const PartitionId& id);
+// `epoch` must be >= 0.
+std::string EpochKey(const PartitionId& id, int32_t epoch);
+
+// The smallest key greater than every key that starts with `prefix`: the
+// exclusive upper bound of a prefix range. `prefix` must not be all 0xff bytes
+// (ours never are: they start with a tag letter).
+std::string PrefixEnd(absl::string_view prefix);
+
+// Decoders return false if `key` is not a well-formed key of that kind.
+bool DecodePartitionPrefix(absl::string_view key, char tag, PartitionId* id);
+bool DecodeLogKey(absl::string_view key, PartitionId* id, int64_t* last_offset);
+bool DecodeEpochKey(absl::string_view key, PartitionId* id, int32_t* epoch);
+
+// Per-partition metadata kept under MetaKey. Encoded as a version byte and
+// fixed fields; decoders ignore trailing bytes so later versions can append
+// fields (e.g. a recovery point) without breaking older readers.
+struct PartitionMeta {
+  int64_t log_start_offset = 0;
+};
+std::string EncodeMeta(const PartitionMeta& meta);
+absl::StatusOr<PartitionMeta> DecodeMeta(absl::string_view value);
+
+// The value of an epoch entry: the epoch's start offset.
+std::string EncodeEpochStart(int64_t start_offset);
+absl::StatusOr<int64_t> DecodeEpochStart(absl::string_view value);
+
+// Big-endian fixed-width integer helpers, exposed for tests.
+void AppendBigEndian64(uint64_t v, std::string* out);
+void AppendBigEndian32(uint32_t v, std::string* out);
+uint64_t ReadBigEndian64(const char* p);
+uint32_t ReadBigEndian32(const char* p);
+
+}  // namespace runnel::storage::layout
+
+#endif  // RUNNEL_BROKER_STORAGE_LAYOUT_H_

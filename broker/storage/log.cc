@@ -1,0 +1,578 @@
+#include "broker/storage/log.h"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <optional>
+#include <set>
+#include <system_error>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "broker/storage/errors.h"
+#include "broker/storage/layout.h"
+#include "proto/batch/record_batch.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/convenience.h"
+#include "rocksdb/db.h"
+#include "rocksdb/iterator.h"
+#include "rocksdb/options.h"
+#include "rocksdb/slice.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+
+namespace runnel::storage {
+namespace {
+
+constexpr int64_t kMaxOffset = std::numeric_limits<int64_t>::max();
+
+// The header bytes the broker stamps: base offset, batch length and leader
+// epoch, all before the magic byte (and outside the CRC). Append writes a
+// stamped copy of just these bytes plus the untouched rest of the caller's
+// batch, so a batch is copied once (into the WriteBatch), not twice.
+constexpr size_t kStampedPrefixSize = batch::kMagicOffset;
+static_assert(batch::kBaseOffsetOffset + 8 <= kStampedPrefixSize, "base offset must be stamped");
+static_assert(batch::kPartitionLeaderEpochOffset + 4 <= kStampedPrefixSize,
+              "leader epoch must be stamped");
+static_assert(kStampedPrefixSize <= batch::kHeaderSize, "stamped bytes are in the header");
+
+rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+absl::string_view ToView(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
+
+std::string LogPrefix(const PartitionId& id) {
+  return layout::PartitionPrefix(layout::kLogTag, id);
+}
+
+// RocksDB tuning for this workload: large values (record batches of KiB to
+// MiB) written once in offset order per partition, read back mostly near the
+// tail with forward scans, and deleted in whole ranges.
+rocksdb::Options MakeDbOptions() {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+
+  // Level compaction (the default) with dynamic level sizing keeps space
+  // amplification near 1.1x; universal compaction would write less but can
+  // need 2x space, which a disk-bound log broker cannot afford.
+  options.compaction_style = rocksdb::kCompactionStyleLevel;
+  options.level_compaction_dynamic_level_bytes = true;
+
+  // Bigger memtables than the 64 MiB default absorb produce bursts, make fewer
+  // and larger L0 files, and serve consumers reading the tail from memory.
+  options.write_buffer_size = 128 << 20;
+  options.max_write_buffer_number = 4;
+  options.max_bytes_for_level_base = 512 << 20;
+
+  // Producers often compress batches already (zstd/lz4 inside the batch), so
+  // a strong codec here mostly burns CPU. LZ4 is cheap, and RocksDB stores a
+  // block uncompressed when compressing saves too little, so already-compressed
+  // batches cost little. Fall back to none if this RocksDB lacks LZ4.
+  options.compression = rocksdb::kNoCompression;
+  for (rocksdb::CompressionType type : rocksdb::GetSupportedCompressions()) {
+    if (type == rocksdb::kLZ4Compression) options.compression = rocksdb::kLZ4Compression;
+  }
+
+  // Two cores: one flush and one compaction at a time.
+  options.max_background_jobs = 2;
+
+  rocksdb::BlockBasedTableOptions table;
+  // Most values are larger than a block anyway; bigger blocks keep the index
+  // small when batches are small.
+  table.block_size = 64 << 10;
+  table.block_cache = rocksdb::NewLRUCache(64 << 20);
+  // No bloom or prefix filter: filters only help point lookups, and every read
+  // here is a Seek over a range.
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+  // Future: RocksDB's integrated BlobDB (enable_blob_files) would keep large
+  // values out of compactions, cutting write amplification; it needs blob
+  // garbage collection to reclaim deleted partitions' space, so it waits until
+  // retention is in place and measured.
+  return options;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// PartitionLog
+
+PartitionLog::PartitionLog(rocksdb::DB* db, PartitionId id, bool sync_writes)
+    : db_(db), id_(id), sync_writes_(sync_writes) {}
+
+absl::Status PartitionLog::Write(rocksdb::WriteBatch* batch, absl::string_view what) {
+  rocksdb::WriteOptions options;
+  options.sync = sync_writes_;  // the WAL is always on; sync decides fsync
+  return FromRocksDb(db_->Write(options, batch), absl::StrCat(what, " ", DescribePartition(id_)));
+}
+
+absl::Status PartitionLog::Recover() {
+  std::optional<int64_t> stored_start;
+  std::string meta_value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), layout::MetaKey(id_), &meta_value);
+  if (s.ok()) {
+    absl::StatusOr<layout::PartitionMeta> meta = layout::DecodeMeta(meta_value);
+    if (!meta.ok()) return StoredDataCorrupt(id_, meta.status().message());
+    stored_start = meta->log_start_offset;
+  } else if (!s.IsNotFound()) {
+    return FromRocksDb(s, absl::StrCat("reading metadata of ", DescribePartition(id_)));
+  }
+
+  const std::string lower = layout::LogKey(id_, 0);
+  const std::string upper = layout::PrefixEnd(LogPrefix(id_));
+  rocksdb::Slice lower_slice(lower), upper_slice(upper);
+  rocksdb::ReadOptions read_options;
+  read_options.iterate_lower_bound = &lower_slice;
+  read_options.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options));
+
+  int64_t start = stored_start.value_or(0);
+  int64_t end = start;
+  // The last batch gives the end offset: one SeekForPrev, however long the log.
+  it->SeekForPrev(layout::LogKey(id_, kMaxOffset));
+  if (it->Valid()) {
+    PartitionId key_id;
+    int64_t last_offset = 0;
+    if (!layout::DecodeLogKey(ToView(it->key()), &key_id, &last_offset) || !(key_id == id_)) {
+      return StoredDataCorrupt(id_, "malformed log key");
+    }
+    end = last_offset + 1;
+    if (!stored_start.has_value()) {
+      // No metadata (written by GetOrCreate, so unexpected): the first batch
+      // is the start.
+      it->SeekToFirst();
+      if (!it->Valid()) return StoredDataCorrupt(id_, "last batch found but no first batch");
+      absl::StatusOr<batch::BatchHeader> header = batch::ParseHeader(ToView(it->value()));
+      if (!header.ok()) return StoredDataCorrupt(id_, header.status().message());
+      start = header->base_offset;
+    }
+  }
+  if (!it->status().ok()) {
+    return FromRocksDb(it->status(), absl::StrCat("recovering ", DescribePartition(id_)));
+  }
+  end = std::max(end, start);
+
+  std::vector<std::pair<int32_t, int64_t>> epochs;
+  const std::string epoch_prefix = layout::PartitionPrefix(layout::kEpochTag, id_);
+  const std::string epoch_upper = layout::PrefixEnd(epoch_prefix);
+  rocksdb::Slice epoch_upper_slice(epoch_upper);
+  rocksdb::ReadOptions epoch_options;
+  epoch_options.iterate_upper_bound = &epoch_upper_slice;
+  it.reset(db_->NewIterator(epoch_options));
+  for (it->Seek(epoch_prefix); it->Valid(); it->Next()) {
+    PartitionId key_id;
+    int32_t epoch = 0;
+    if (!layout::DecodeEpochKey(ToView(it->key()), &key_id, &epoch)) {
+      return StoredDataCorrupt(id_, "malformed leader epoch key");
+    }
+    absl::StatusOr<int64_t> epoch_start = layout::DecodeEpochStart(ToView(it->value()));
+    if (!epoch_start.ok()) return StoredDataCorrupt(id_, epoch_start.status().message());
+    epochs.emplace_back(epoch, *epoch_start);
+  }
+  if (!it->status().ok()) {
+    return FromRocksDb(it->status(), absl::StrCat("reading epochs of ", DescribePartition(id_)));
+  }
+
+  absl::MutexLock lock(&mu_);
+  log_start_offset_ = start;
+  log_end_offset_ = end;
+  epochs_ = std::move(epochs);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<AppendResult> PartitionLog::Append(const std::vector<absl::string_view>& batches,
+                                                  int32_t leader_epoch) {
+  if (batches.empty()) return EmptyAppend(id_);
+  absl::MutexLock write_lock(&write_mu_);
+  int64_t next_offset = 0;
+  bool new_epoch = false;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    if (deleted_) return PartitionDeleted(id_);
+    next_offset = log_end_offset_;
+    new_epoch = leader_epoch >= 0 && (epochs_.empty() || leader_epoch > epochs_.back().first);
+  }
+
+  AppendResult result;
+  result.base_offset = next_offset;
+  rocksdb::WriteBatch write_batch;
+  if (new_epoch) {
+    write_batch.Put(layout::EpochKey(id_, leader_epoch), layout::EncodeEpochStart(next_offset));
+  }
+  for (size_t i = 0; i < batches.size(); ++i) {
+    const absl::string_view data = batches[i];
+    absl::StatusOr<batch::BatchHeader> header = batch::ParseHeader(data);
+    if (!header.ok()) return InvalidBatch(id_, i, header.status().message());
+    if (header->size() != data.size()) {
+      return InvalidBatch(
+          id_, i, absl::StrCat("header says ", header->size(), " bytes, got ", data.size()));
+    }
+    if (header->last_offset_delta < 0) {
+      return InvalidBatch(id_, i,
+                          absl::StrCat("negative last offset delta ", header->last_offset_delta));
+    }
+    // The next offset follows last_offset_delta rather than record_count: they
+    // agree for producer batches, and a compacted batch may have gaps.
+    const int64_t last_offset = next_offset + header->last_offset_delta;
+
+    char stamped[kStampedPrefixSize];
+    std::memcpy(stamped, data.data(), kStampedPrefixSize);
+    batch::SetBaseOffset(stamped, next_offset);
+    batch::SetPartitionLeaderEpoch(stamped, leader_epoch);
+    const std::string key = layout::LogKey(id_, last_offset);
+    const rocksdb::Slice key_slice(key);
+    const rocksdb::Slice value_parts[2] = {rocksdb::Slice(stamped, kStampedPrefixSize),
+                                           ToSlice(data.substr(kStampedPrefixSize))};
+    rocksdb::Status s =
+        write_batch.Put(rocksdb::SliceParts(&key_slice, 1), rocksdb::SliceParts(value_parts, 2));
+    if (!s.ok()) return FromRocksDb(s, absl::StrCat("buffering batch ", i));
+    next_offset = last_offset + 1;
+  }
+
+  absl::Status written = Write(&write_batch, "appending to");
+  if (!written.ok()) return written;
+
+  result.last_offset = next_offset - 1;
+  result.log_end_offset = next_offset;
+  absl::MutexLock lock(&mu_);
+  log_end_offset_ = next_offset;  // waking WaitForAppend: absl::Mutex re-checks conditions
+  if (new_epoch) epochs_.emplace_back(leader_epoch, result.base_offset);
+  return result;
+}
+
+absl::StatusOr<std::string> PartitionLog::Read(int64_t offset, size_t max_bytes,
+                                               int64_t max_offset) const {
+  // Batches with last offset < max_offset are exactly the keys below
+  // LogKey(max_offset), so the bound makes RocksDB stop at max_offset and also
+  // keeps the scan inside this partition (max_offset > offset >= 0 below).
+  const std::string upper = layout::LogKey(id_, std::max<int64_t>(max_offset, 0));
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions read_options;
+  read_options.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    if (deleted_) return PartitionDeleted(id_);
+    if (offset < log_start_offset_ || offset > log_end_offset_) {
+      return OffsetOutOfRange(id_, offset, log_start_offset_, log_end_offset_);
+    }
+    if (offset >= max_offset || offset == log_end_offset_) return std::string();
+    // Created under mu_ so the iterator's implicit snapshot matches the
+    // offsets just checked (truncations change both under mu_).
+    it.reset(db_->NewIterator(read_options));
+  }
+
+  std::string out;
+  for (it->Seek(layout::LogKey(id_, offset)); it->Valid(); it->Next()) {
+    const rocksdb::Slice value = it->value();
+    if (!out.empty() && out.size() + value.size() > max_bytes) break;
+    out.append(value.data(), value.size());
+  }
+  if (!it->status().ok()) {
+    return FromRocksDb(it->status(), absl::StrCat("reading ", DescribePartition(id_)));
+  }
+  return out;
+}
+
+absl::StatusOr<int64_t> PartitionLog::OffsetForTimestamp(int64_t timestamp_ms) const {
+  // A linear scan of batch headers. Fine for now (ListOffsets by time is rare);
+  // a sparse time index ('T' keys: max timestamp -> offset) is future work.
+  const std::string upper = layout::PrefixEnd(LogPrefix(id_));
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions read_options;
+  read_options.iterate_upper_bound = &upper_slice;
+  // Scanning every batch should not evict the tail that consumers read.
+  read_options.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it;
+  int64_t start = 0;
+  int64_t end = 0;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    if (deleted_) return PartitionDeleted(id_);
+    start = log_start_offset_;
+    end = log_end_offset_;
+    it.reset(db_->NewIterator(read_options));
+  }
+  for (it->Seek(layout::LogKey(id_, start)); it->Valid(); it->Next()) {
+    absl::StatusOr<batch::BatchHeader> header = batch::ParseHeader(ToView(it->value()));
+    if (!header.ok()) return StoredDataCorrupt(id_, header.status().message());
+    if (header->base_offset >= end) break;  // appended after we looked
+    if (header->max_timestamp >= timestamp_ms) return std::max(header->base_offset, start);
+  }
+  if (!it->status().ok()) {
+    return FromRocksDb(it->status(), absl::StrCat("searching ", DescribePartition(id_)));
+  }
+  return end;
+}
+
+int64_t PartitionLog::log_start_offset() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return log_start_offset_;
+}
+
+int64_t PartitionLog::log_end_offset() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return log_end_offset_;
+}
+
+bool PartitionLog::WaitForAppend(int64_t offset, absl::Time deadline) const {
+  auto ready = [this, offset]()
+                   ABSL_SHARED_LOCKS_REQUIRED(mu_) { return log_end_offset_ > offset || deleted_; };
+  mu_.ReaderLockWhenWithDeadline(absl::Condition(&ready), deadline);
+  const bool available = !deleted_ && log_end_offset_ > offset;
+  mu_.ReaderUnlock();
+  return available;
+}
+
+std::vector<std::pair<int32_t, int64_t>> PartitionLog::EpochHistory() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return epochs_;
+}
+
+absl::Status PartitionLog::TruncatePrefix(int64_t new_start) {
+  absl::MutexLock write_lock(&write_mu_);
+  int64_t start = 0;
+  int64_t end = 0;
+  std::vector<std::pair<int32_t, int64_t>> epochs;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    if (deleted_) return PartitionDeleted(id_);
+    start = log_start_offset_;
+    end = log_end_offset_;
+    epochs = epochs_;
+  }
+  if (new_start <= start) return absl::OkStatus();
+  if (new_start > end) return OffsetOutOfRange(id_, new_start, start, end);
+
+  rocksdb::WriteBatch write_batch;
+  // Exactly the batches whose last offset is below new_start.
+  write_batch.DeleteRange(layout::LogKey(id_, 0), layout::LogKey(id_, new_start));
+  write_batch.Put(layout::MetaKey(id_), layout::EncodeMeta({new_start}));
+  // As Kafka's truncateFromStart: drop epochs that ended before new_start; the
+  // epoch covering new_start now starts there.
+  size_t first_kept = 0;
+  while (first_kept + 1 < epochs.size() && epochs[first_kept + 1].second <= new_start) {
+    write_batch.Delete(layout::EpochKey(id_, epochs[first_kept].first));
+    ++first_kept;
+  }
+  epochs.erase(epochs.begin(), epochs.begin() + first_kept);
+  if (!epochs.empty() && epochs.front().second < new_start) {
+    epochs.front().second = new_start;
+    write_batch.Put(layout::EpochKey(id_, epochs.front().first),
+                    layout::EncodeEpochStart(new_start));
+  }
+
+  // Written under mu_ so readers see the data and offsets change together;
+  // truncations are rare, so briefly blocking reads is fine.
+  absl::MutexLock lock(&mu_);
+  absl::Status written = Write(&write_batch, "truncating the start of");
+  if (!written.ok()) return written;
+  log_start_offset_ = new_start;
+  epochs_ = std::move(epochs);
+  return absl::OkStatus();
+}
+
+absl::Status PartitionLog::TruncateSuffix(int64_t new_end) {
+  absl::MutexLock write_lock(&write_mu_);
+  int64_t start = 0;
+  int64_t end = 0;
+  std::vector<std::pair<int32_t, int64_t>> epochs;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    if (deleted_) return PartitionDeleted(id_);
+    start = log_start_offset_;
+    end = log_end_offset_;
+    epochs = epochs_;
+  }
+  if (new_end < start || new_end > end) return OffsetOutOfRange(id_, new_end, start, end);
+  if (new_end == end) return absl::OkStatus();
+
+  const std::string upper = layout::PrefixEnd(LogPrefix(id_));
+  {
+    // The batch containing new_end must start exactly there.
+    rocksdb::Slice upper_slice(upper);
+    rocksdb::ReadOptions read_options;
+    read_options.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options));
+    it->Seek(layout::LogKey(id_, new_end));
+    if (it->Valid()) {
+      absl::StatusOr<batch::BatchHeader> header = batch::ParseHeader(ToView(it->value()));
+      if (!header.ok()) return StoredDataCorrupt(id_, header.status().message());
+      if (header->base_offset < new_end) {
+        return BatchStraddlesTruncation(id_, new_end, header->base_offset, header->last_offset());
+      }
+    }
+    if (!it->status().ok()) {
+      return FromRocksDb(it->status(), absl::StrCat("truncating ", DescribePartition(id_)));
+    }
+  }
+
+  rocksdb::WriteBatch write_batch;
+  write_batch.DeleteRange(layout::LogKey(id_, new_end), upper);
+  // As Kafka's truncateFromEnd: epochs that started at or after new_end go.
+  while (!epochs.empty() && epochs.back().second >= new_end) {
+    write_batch.Delete(layout::EpochKey(id_, epochs.back().first));
+    epochs.pop_back();
+  }
+
+  absl::MutexLock lock(&mu_);
+  absl::Status written = Write(&write_batch, "truncating the end of");
+  if (!written.ok()) return written;
+  log_end_offset_ = new_end;
+  epochs_ = std::move(epochs);
+  return absl::OkStatus();
+}
+
+void PartitionLog::MarkDeleted() {
+  absl::MutexLock lock(&mu_);
+  deleted_ = true;
+  log_start_offset_ = 0;
+  log_end_offset_ = 0;
+  epochs_.clear();
+}
+
+// ---------------------------------------------------------------------------
+// LogManager
+
+LogManager::LogManager(std::unique_ptr<rocksdb::DB> db, StorageOptions options)
+    : db_(std::move(db)), options_(std::move(options)) {}
+
+LogManager::~LogManager() {
+  {
+    absl::MutexLock lock(&mu_);
+    // Logs are supposed to be released by now; if one is not, make it fail
+    // with NotFound instead of touching the closed DB.
+    for (auto& [id, log] : logs_) {
+      absl::MutexLock write_lock(&log->write_mu_);
+      log->MarkDeleted();
+    }
+    logs_.clear();
+  }
+  db_->Close().PermitUncheckedError();
+}
+
+absl::StatusOr<std::unique_ptr<LogManager>> LogManager::Open(const StorageOptions& options) {
+  if (options.data_dir.empty()) return absl::InvalidArgumentError("storage data_dir is empty");
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) {
+    return absl::InternalError(
+        absl::StrCat("creating log store directory ", options.data_dir, ": ", ec.message()));
+  }
+  rocksdb::DB* raw_db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(MakeDbOptions(), options.data_dir, &raw_db);
+  if (!s.ok()) return FromRocksDb(s, absl::StrCat("opening log store at ", options.data_dir));
+  std::unique_ptr<LogManager> manager(
+      new LogManager(std::unique_ptr<rocksdb::DB>(raw_db), options));
+
+  // Find every partition: all of them have a meta key, and for robustness we
+  // also skip-scan the batches (one Seek per partition, not per batch).
+  std::set<PartitionId> ids;
+  std::unique_ptr<rocksdb::Iterator> it(manager->db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(std::string(1, layout::kMetaTag)); it->Valid(); it->Next()) {
+    PartitionId id;
+    if (!layout::DecodePartitionPrefix(ToView(it->key()), layout::kMetaTag, &id)) break;
+    ids.insert(id);
+  }
+  for (it->Seek(std::string(1, layout::kLogTag)); it->Valid();) {
+    PartitionId id;
+    if (!layout::DecodePartitionPrefix(ToView(it->key()), layout::kLogTag, &id)) break;
+    ids.insert(id);
+    it->Seek(layout::PrefixEnd(LogPrefix(id)));
+  }
+  if (!it->status().ok()) {
+    return FromRocksDb(it->status(), absl::StrCat("listing partitions in ", options.data_dir));
+  }
+  it.reset();
+
+  for (const PartitionId& id : ids) {
+    std::shared_ptr<PartitionLog> log(
+        new PartitionLog(manager->db_.get(), id, options.sync_writes));
+    absl::Status recovered = log->Recover();
+    if (!recovered.ok()) return recovered;
+    absl::MutexLock lock(&manager->mu_);
+    manager->logs_.emplace(id, std::move(log));
+  }
+  return manager;
+}
+
+absl::StatusOr<std::shared_ptr<PartitionLog>> LogManager::GetOrCreate(const PartitionId& id) {
+  if (id.partition < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("negative partition number ", id.partition));
+  }
+  absl::MutexLock lock(&mu_);
+  auto found = logs_.find(id);
+  if (found != logs_.end()) return found->second;
+  std::shared_ptr<PartitionLog> log(new PartitionLog(db_.get(), id, options_.sync_writes));
+  // The meta key makes an empty partition survive a restart.
+  rocksdb::WriteBatch write_batch;
+  write_batch.Put(layout::MetaKey(id), layout::EncodeMeta({/*log_start_offset=*/0}));
+  absl::Status written = log->Write(&write_batch, "creating");
+  if (!written.ok()) return written;
+  logs_.emplace(id, log);
+  return log;
+}
+
+std::shared_ptr<PartitionLog> LogManager::Get(const PartitionId& id) const {
+  absl::MutexLock lock(&mu_);
+  auto found = logs_.find(id);
+  return found == logs_.end() ? nullptr : found->second;
+}
+
+std::vector<PartitionId> LogManager::List() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<PartitionId> ids;
+  ids.reserve(logs_.size());
+  for (const auto& entry : logs_) ids.push_back(entry.first);
+  return ids;
+}
+
+absl::Status LogManager::Delete(const PartitionId& id) {
+  const std::string log_begin = LogPrefix(id);
+  const std::string log_end = layout::PrefixEnd(log_begin);
+  {
+    // Held across the write so a GetOrCreate of the same id cannot interleave.
+    absl::MutexLock lock(&mu_);
+    auto found = logs_.find(id);
+    if (found == logs_.end()) return PartitionNotFound(id);
+    PartitionLog& log = *found->second;
+    absl::MutexLock write_lock(&log.write_mu_);
+    const std::string epoch_begin = layout::PartitionPrefix(layout::kEpochTag, id);
+    rocksdb::WriteBatch write_batch;
+    write_batch.DeleteRange(log_begin, log_end);
+    write_batch.DeleteRange(epoch_begin, layout::PrefixEnd(epoch_begin));
+    write_batch.Delete(layout::MetaKey(id));
+    absl::Status written = log.Write(&write_batch, "deleting");
+    if (!written.ok()) return written;
+    log.MarkDeleted();
+    logs_.erase(found);
+  }
+
+  // The range tombstone hides the data at once; compacting the range frees the
+  // space: it flushes the memtable and pushes the tombstone down through every
+  // level holding the partition's keys, and each compaction drops the keys it
+  // covers (a Read still iterating keeps its files alive until it finishes).
+  // Outside mu_: this can take a while. Only the batch range is worth
+  // compacting; the meta and epoch keys are a few bytes.
+  rocksdb::CompactRangeOptions compact_options;
+  compact_options.exclusive_manual_compaction = false;  // don't stall other compactions
+  const rocksdb::Slice begin_slice(log_begin), end_slice(log_end);
+  rocksdb::Status s = db_->CompactRange(compact_options, &begin_slice, &end_slice);
+  return FromRocksDb(
+      s, absl::StrCat(DescribePartition(id), " deleted, but compacting its key range failed"));
+}
+
+uint64_t LogManager::ApproximateSizeBytes(const PartitionId& id) const {
+  const std::string begin = LogPrefix(id);
+  const std::string end = layout::PrefixEnd(begin);
+  const rocksdb::Range range(begin, end);
+  rocksdb::SizeApproximationOptions size_options;
+  size_options.include_memtables = true;
+  size_options.include_files = true;
+  uint64_t size = 0;
+  if (!db_->GetApproximateSizes(size_options, db_->DefaultColumnFamily(), &range, 1, &size).ok()) {
+    return 0;
+  }
+  return size;
+}
+
+}  // namespace runnel::storage

@@ -1,0 +1,85 @@
+// Coordinator: the coordinator's core, behind both gRPC services. It owns the
+// versioned metadata store, the BrokerRegistry and the TopicTable and runs
+// every request against them under one mutex, so that, for example, a topic
+// is placed on exactly the brokers that are live at that moment. Requests and
+// responses are the API protos, which keeps the gRPC handlers one-liners;
+// errors are absl::Status, mapped to gRPC codes only by the handlers.
+//
+// On first start (an empty store) it picks and persists a random cluster id.
+//
+// Ownership: does not own the MetadataStore, which must outlive it.
+// Thread-safety: thread-safe; calls are serialised. Metadata changes are
+// rare and small, so one mutex (held across the synced store write) is simple
+// and fast enough.
+#ifndef RUNNEL_COORDINATOR_CORE_COORDINATOR_H_
+#define RUNNEL_COORDINATOR_CORE_COORDINATOR_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "coordinator/members/broker_registry.h"
+#include "coordinator/store/metadata_store.h"
+#include "coordinator/store/versioned_store.h"
+#include "coordinator/topics/topic_table.h"
+#include "proto/runnel/v1/admin.pb.h"
+#include "proto/runnel/v1/coordinator.pb.h"
+#include "proto/runnel/v1/types.pb.h"
+
+namespace runnel::coordinator {
+
+struct CoordinatorOptions {
+  // A broker not heard from for this long is fenced.
+  absl::Duration session_timeout = absl::Seconds(6);
+  // The time source; tests inject a fake.
+  members::Clock clock = [] { return absl::Now(); };
+};
+
+class Coordinator {
+ public:
+  // Loads (or, for an empty store, initialises) the cluster's metadata.
+  static absl::StatusOr<std::unique_ptr<Coordinator>> Open(store::MetadataStore* store,
+                                                           CoordinatorOptions options);
+
+  // --- runnel.v1.Coordinator (brokers) ---
+  absl::StatusOr<v1::RegisterBrokerResponse> RegisterBroker(
+      const v1::RegisterBrokerRequest& request);
+  absl::StatusOr<v1::BrokerHeartbeatResponse> BrokerHeartbeat(
+      const v1::BrokerHeartbeatRequest& request);
+  v1::ClusterMetadata GetClusterMetadata();
+
+  // --- runnel.v1.Admin ---
+  absl::StatusOr<v1::CreateTopicResponse> CreateTopic(const v1::CreateTopicRequest& request);
+  absl::Status DeleteTopic(const v1::DeleteTopicRequest& request);
+  v1::ListTopicsResponse ListTopics();
+  absl::StatusOr<v1::DescribeTopicResponse> DescribeTopic(const v1::DescribeTopicRequest& request);
+  v1::DescribeClusterResponse DescribeCluster();
+
+  // Fences every broker whose session has expired; returns their ids. The
+  // server calls this periodically.
+  absl::StatusOr<std::vector<int32_t>> ExpireSessions();
+
+  const std::string& cluster_id() const { return cluster_id_; }
+  int64_t metadata_version();
+
+ private:
+  Coordinator(std::string cluster_id, std::unique_ptr<store::VersionedStore> store,
+              std::unique_ptr<members::BrokerRegistry> registry,
+              std::unique_ptr<topics::TopicTable> topics);
+
+  const std::string cluster_id_;
+  absl::Mutex mu_;
+  std::unique_ptr<store::VersionedStore> store_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<members::BrokerRegistry> registry_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<topics::TopicTable> topics_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace runnel::coordinator
+
+#endif  // RUNNEL_COORDINATOR_CORE_COORDINATOR_H_

@@ -1,0 +1,229 @@
+#include "coordinator/core/coordinator.h"
+
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "coordinator/store/memory_store.h"
+#include "gtest/gtest.h"
+
+namespace runnel::coordinator {
+namespace {
+
+constexpr absl::Duration kSession = absl::Seconds(6);
+
+class CoordinatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Reopen(); }
+
+  // A coordinator restart over the same stored metadata.
+  void Reopen() {
+    coordinator_.reset();
+    CoordinatorOptions options;
+    options.session_timeout = kSession;
+    options.clock = [this] { return now_; };
+    auto c = Coordinator::Open(&store_, options);
+    ASSERT_TRUE(c.ok()) << c.status();
+    coordinator_ = std::move(*c);
+  }
+
+  int64_t Register(int32_t id, const std::string& rack = "") {
+    v1::RegisterBrokerRequest request;
+    request.set_broker_id(id);
+    request.set_address(absl::StrCat("127.0.0.1:", 9090 + id));
+    request.set_rack(rack);
+    auto response = coordinator_->RegisterBroker(request);
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response.ok() ? response->broker_epoch() : -1;
+  }
+
+  absl::StatusOr<v1::BrokerHeartbeatResponse> Heartbeat(int32_t id, int64_t epoch) {
+    v1::BrokerHeartbeatRequest request;
+    request.set_broker_id(id);
+    request.set_broker_epoch(epoch);
+    return coordinator_->BrokerHeartbeat(request);
+  }
+
+  absl::StatusOr<v1::CreateTopicResponse> Create(const std::string& name, int32_t partitions,
+                                                 int32_t rf) {
+    v1::CreateTopicRequest request;
+    request.set_name(name);
+    request.set_partitions(partitions);
+    request.set_replication_factor(rf);
+    return coordinator_->CreateTopic(request);
+  }
+
+  absl::StatusOr<v1::DescribeTopicResponse> Describe(const std::string& name) {
+    v1::DescribeTopicRequest request;
+    request.set_name(name);
+    return coordinator_->DescribeTopic(request);
+  }
+
+  absl::Time now_ = absl::FromUnixSeconds(1'700'000'000);
+  store::MemoryStore store_;
+  std::unique_ptr<Coordinator> coordinator_;
+};
+
+TEST_F(CoordinatorTest, FirstStartCreatesAndPersistsClusterId) {
+  const std::string id = coordinator_->cluster_id();
+  EXPECT_EQ(id.size(), 22u);
+  EXPECT_EQ(coordinator_->metadata_version(), 1);
+  Reopen();
+  EXPECT_EQ(coordinator_->cluster_id(), id);
+  EXPECT_EQ(coordinator_->metadata_version(), 1);
+
+  store::MemoryStore other;
+  auto c = Coordinator::Open(&other, CoordinatorOptions());
+  ASSERT_TRUE(c.ok());
+  EXPECT_NE((*c)->cluster_id(), id);
+}
+
+TEST_F(CoordinatorTest, RegisterReturnsEpochSessionAndClusterId) {
+  v1::RegisterBrokerRequest request;
+  request.set_broker_id(1);
+  request.set_address("127.0.0.1:9091");  // as Register(1) does
+  auto response = coordinator_->RegisterBroker(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->broker_epoch(), 1);
+  EXPECT_EQ(response->session_timeout_ms(), 6000);
+  EXPECT_EQ(response->cluster_id(), coordinator_->cluster_id());
+  EXPECT_EQ(Register(1), 2);
+}
+
+TEST_F(CoordinatorTest, HeartbeatReportsMetadataVersionAsItChanges) {
+  const int64_t epoch = Register(1);
+  auto hb = Heartbeat(1, epoch);
+  ASSERT_TRUE(hb.ok()) << hb.status();
+  const int64_t before = hb->metadata_version();
+  EXPECT_EQ(before, coordinator_->metadata_version());
+  ASSERT_TRUE(Create("t", 1, 1).ok());
+  EXPECT_EQ(Heartbeat(1, epoch)->metadata_version(), before + 1);
+  EXPECT_TRUE(absl::IsFailedPrecondition(Heartbeat(1, epoch + 1).status()));
+  EXPECT_TRUE(absl::IsFailedPrecondition(Heartbeat(2, 1).status()));
+}
+
+TEST_F(CoordinatorTest, TopicLifecycle) {
+  EXPECT_TRUE(absl::IsFailedPrecondition(Create("t", 1, 1).status()));  // no brokers yet
+  for (int id = 1; id <= 3; ++id) Register(id);
+  auto created = Create("orders", 6, 3);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->topic().partitions_size(), 6);
+  EXPECT_EQ(created->topic().topic_id(), 1u);
+  ASSERT_TRUE(Create("audit", 1, 0).ok());
+  EXPECT_TRUE(absl::IsAlreadyExists(Create("orders", 1, 1).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(Create("bad name", 1, 1).status()));
+
+  auto described = Describe("orders");
+  ASSERT_TRUE(described.ok());
+  EXPECT_EQ(described->topic().SerializeAsString(), created->topic().SerializeAsString());
+
+  auto list = coordinator_->ListTopics();
+  EXPECT_EQ(std::vector<std::string>(list.names().begin(), list.names().end()),
+            (std::vector<std::string>{"audit", "orders"}));
+
+  v1::DeleteTopicRequest del;
+  del.set_name("orders");
+  ASSERT_TRUE(coordinator_->DeleteTopic(del).ok());
+  EXPECT_TRUE(absl::IsNotFound(coordinator_->DeleteTopic(del)));
+  auto gone = Describe("orders");
+  EXPECT_TRUE(absl::IsNotFound(gone.status()));
+  EXPECT_EQ(gone.status().message(), "topic 'orders' not found");
+  EXPECT_EQ(coordinator_->ListTopics().names_size(), 1);
+}
+
+TEST_F(CoordinatorTest, ClusterMetadataHasEverything) {
+  Register(1, "a");
+  Register(2, "b");
+  ASSERT_TRUE(Create("t", 2, 2).ok());
+  v1::ClusterMetadata md = coordinator_->GetClusterMetadata();
+  EXPECT_EQ(md.version(), coordinator_->metadata_version());
+  EXPECT_EQ(md.cluster_id(), coordinator_->cluster_id());
+  ASSERT_EQ(md.brokers_size(), 2);
+  EXPECT_EQ(md.brokers(0).id(), 1);
+  EXPECT_EQ(md.brokers(0).rack(), "a");
+  EXPECT_EQ(md.brokers(1).state(), v1::BROKER_STATE_ALIVE);
+  ASSERT_EQ(md.topics_size(), 1);
+  EXPECT_EQ(md.topics(0).name(), "t");
+}
+
+TEST_F(CoordinatorTest, DescribeClusterCountsLedAndFollowedPartitions) {
+  for (int id = 1; id <= 3; ++id) Register(id);
+  Register(4);
+  ASSERT_TRUE(Create("t", 6, 2).ok());  // placed before broker 4 is fenced: 4 gets some too
+  now_ += kSession - absl::Seconds(1);
+  for (int id = 1; id <= 3; ++id) ASSERT_TRUE(Heartbeat(id, 1).ok());
+  now_ += absl::Seconds(2);
+  ASSERT_EQ(*coordinator_->ExpireSessions(), std::vector<int32_t>{4});
+
+  v1::DescribeClusterResponse cluster = coordinator_->DescribeCluster();
+  EXPECT_EQ(cluster.cluster_id(), coordinator_->cluster_id());
+  ASSERT_EQ(cluster.brokers_size(), 4);
+  int led = 0, followed = 0;
+  for (const v1::BrokerSummary& b : cluster.brokers()) {
+    led += b.partitions_led();
+    followed += b.partitions_followed();
+    EXPECT_GE(b.partitions_led(), 1) << b.broker().id();
+    EXPECT_LE(b.partitions_led(), 2) << b.broker().id();
+  }
+  EXPECT_EQ(led, 6);
+  EXPECT_EQ(followed, 6);
+  EXPECT_EQ(cluster.brokers(3).broker().state(), v1::BROKER_STATE_FENCED);
+  EXPECT_EQ(cluster.brokers(0).broker().state(), v1::BROKER_STATE_ALIVE);
+}
+
+TEST_F(CoordinatorTest, FencedBrokersReceiveNoNewReplicas) {
+  for (int id = 1; id <= 3; ++id) Register(id);
+  now_ += kSession + absl::Seconds(1);
+  EXPECT_TRUE(absl::IsFailedPrecondition(Heartbeat(1, 1).status()));  // too late: fenced now
+  Register(1);
+  Register(2);
+  ASSERT_TRUE(coordinator_->ExpireSessions().ok());  // fences 3
+  auto too_many = Create("t", 1, 3);
+  EXPECT_TRUE(absl::IsFailedPrecondition(too_many.status()));
+  EXPECT_EQ(too_many.status().message(), "replication factor 3 exceeds the 2 live broker(s)");
+  auto created = Create("t", 4, 2);
+  ASSERT_TRUE(created.ok());
+  for (const v1::PartitionInfo& p : created->topic().partitions()) {
+    for (int32_t r : p.replicas()) EXPECT_NE(r, 3);
+  }
+}
+
+TEST_F(CoordinatorTest, RestartKeepsStateAndGivesBrokersAGracePeriod) {
+  const int64_t epoch = Register(1);
+  Register(2);
+  ASSERT_TRUE(Create("t", 2, 2).ok());
+  const int64_t version = coordinator_->metadata_version();
+  const std::string cluster_id = coordinator_->cluster_id();
+
+  now_ += absl::Minutes(5);  // coordinator down much longer than a session
+  Reopen();
+  EXPECT_EQ(coordinator_->cluster_id(), cluster_id);
+  EXPECT_EQ(coordinator_->metadata_version(), version);
+  EXPECT_TRUE(coordinator_->ExpireSessions()->empty());
+  auto hb = Heartbeat(1, epoch);
+  ASSERT_TRUE(hb.ok()) << hb.status();
+  EXPECT_EQ(hb->metadata_version(), version);
+  EXPECT_TRUE(Describe("t").ok());
+  EXPECT_EQ(Register(1), epoch + 1);
+  EXPECT_EQ(Create("u", 1, 1)->topic().topic_id(), 2u);
+}
+
+TEST_F(CoordinatorTest, ConcurrentCreatesGetDistinctIds) {
+  Register(1);
+  std::vector<std::thread> threads;
+  std::vector<uint64_t> ids(8);
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([this, i, &ids] {
+      auto created = Create(absl::StrCat("t", i), 2, 1);
+      ids[i] = created.ok() ? created->topic().topic_id() : 0;
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  std::set<uint64_t> distinct(ids.begin(), ids.end());
+  EXPECT_EQ(distinct.size(), 8u);
+  EXPECT_EQ(distinct.count(0), 0u);
+  EXPECT_EQ(coordinator_->ListTopics().names_size(), 8);
+}
+
+}  // namespace
+}  // namespace runnel::coordinator

@@ -1,0 +1,85 @@
+// The coordinator's error messages, in one place so that every package words
+// the same problem the same way and tests can match on it. Each helper returns
+// the absl::Status a caller should propagate; the gRPC edge maps the code.
+// Thread-safety: pure functions.
+#ifndef RUNNEL_COORDINATOR_ERRORS_H_
+#define RUNNEL_COORDINATOR_ERRORS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+
+namespace runnel::coordinator {
+
+// --- Topics -----------------------------------------------------------------
+
+inline absl::Status TopicNotFoundError(absl::string_view name) {
+  return absl::NotFoundError(absl::StrCat("topic '", name, "' not found"));
+}
+
+inline absl::Status TopicExistsError(absl::string_view name) {
+  return absl::AlreadyExistsError(absl::StrCat("topic '", name, "' already exists"));
+}
+
+inline absl::Status InvalidTopicNameError(absl::string_view name, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("invalid topic name '", name, "': ", why));
+}
+
+// A topic config key we do not know; lists the known ones so the fix is obvious.
+inline absl::Status UnknownTopicConfigError(absl::string_view key, absl::string_view known) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown topic config '", key, "' (known: ", known, ")"));
+}
+
+inline absl::Status InvalidTopicConfigError(absl::string_view key, absl::string_view value,
+                                            absl::string_view expected) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("invalid value '", value, "' for topic config '", key, "': ", expected));
+}
+
+// --- Brokers ----------------------------------------------------------------
+
+inline absl::Status BrokerIdInUseError(int32_t id, absl::string_view live_address) {
+  return absl::AlreadyExistsError(
+      absl::StrCat("broker id ", id, " is held by a live broker at ", live_address));
+}
+
+// Heartbeat refusals are all FailedPrecondition: the broker's one remedy for
+// any of them is to register again.
+inline absl::Status BrokerNotRegisteredError(int32_t id) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("broker ", id, " is not registered: register first"));
+}
+
+inline absl::Status BrokerFencedError(int32_t id) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("broker ", id, " is fenced (session expired): register again"));
+}
+
+inline absl::Status StaleBrokerEpochError(int32_t id, int64_t got, int64_t current) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "broker ", id, " epoch ", got, " is not the current epoch ", current, ": register again"));
+}
+
+// --- Placement --------------------------------------------------------------
+
+inline absl::Status NotEnoughBrokersError(int32_t replication_factor, int32_t live_brokers) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "replication factor ", replication_factor, " exceeds the ", live_brokers, " live broker(s)"));
+}
+
+// --- Storage ----------------------------------------------------------------
+
+// A stored value that does not parse: the data dir is damaged or was written
+// by an incompatible version. Refuse to start rather than guess.
+inline absl::Status CorruptMetadataError(absl::string_view key, absl::string_view what) {
+  return absl::DataLossError(
+      absl::StrCat("corrupt coordinator metadata at key '", key, "': ", what));
+}
+
+}  // namespace runnel::coordinator
+
+#endif  // RUNNEL_COORDINATOR_ERRORS_H_

@@ -1,0 +1,197 @@
+// Starts the coordinator's gRPC server in-process on 127.0.0.1:0 and talks to
+// it through a real channel: checks wiring and status-code mapping, not the
+// logic (the core's tests cover that).
+#include "coordinator/server/coordinator_server.h"
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/security/credentials.h>
+
+#include "absl/strings/str_cat.h"
+#include "coordinator/store/memory_store.h"
+#include "gtest/gtest.h"
+#include "proto/runnel/v1/admin.grpc.pb.h"
+#include "proto/runnel/v1/coordinator.grpc.pb.h"
+
+namespace runnel::coordinator {
+namespace {
+
+class CoordinatorServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    CoordinatorOptions core_options;
+    core_options.session_timeout = absl::Milliseconds(300);
+    auto core = Coordinator::Open(&store_, core_options);
+    ASSERT_TRUE(core.ok()) << core.status();
+    core_ = std::move(*core);
+    ServerOptions options;
+    options.listen_address = "127.0.0.1:0";
+    options.expiry_interval = absl::Milliseconds(20);
+    auto server = CoordinatorServer::Start(core_.get(), options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    channel_ = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
+    coordinator_stub_ = v1::Coordinator::NewStub(channel_);
+    admin_stub_ = v1::Admin::NewStub(channel_);
+  }
+
+  void TearDown() override {
+    if (server_ != nullptr) server_->Shutdown(absl::Seconds(1));
+  }
+
+  grpc::Status RegisterBroker(int32_t id, v1::RegisterBrokerResponse* response) {
+    grpc::ClientContext context;
+    v1::RegisterBrokerRequest request;
+    request.set_broker_id(id);
+    request.set_address(absl::StrCat("127.0.0.1:", 9090 + id));
+    return coordinator_stub_->RegisterBroker(&context, request, response);
+  }
+
+  grpc::Status CreateTopic(const std::string& name, int32_t partitions, int32_t rf,
+                           v1::CreateTopicResponse* response) {
+    grpc::ClientContext context;
+    v1::CreateTopicRequest request;
+    request.set_name(name);
+    request.set_partitions(partitions);
+    request.set_replication_factor(rf);
+    return admin_stub_->CreateTopic(&context, request, response);
+  }
+
+  store::MemoryStore store_;
+  std::unique_ptr<Coordinator> core_;
+  std::unique_ptr<CoordinatorServer> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Coordinator::Stub> coordinator_stub_;
+  std::unique_ptr<v1::Admin::Stub> admin_stub_;
+};
+
+TEST_F(CoordinatorServerTest, ListensOnTheChosenPort) {
+  EXPECT_GT(server_->port(), 0);
+  EXPECT_EQ(server_->address(), absl::StrCat("127.0.0.1:", server_->port()));
+}
+
+TEST_F(CoordinatorServerTest, CreateAndDescribeTopicThroughARealChannel) {
+  v1::RegisterBrokerResponse registered;
+  ASSERT_TRUE(RegisterBroker(1, &registered).ok());
+  EXPECT_EQ(registered.broker_epoch(), 1);
+  EXPECT_EQ(registered.session_timeout_ms(), 300);
+  EXPECT_EQ(registered.cluster_id(), core_->cluster_id());
+
+  v1::CreateTopicResponse created;
+  grpc::Status s = CreateTopic("orders", 3, 1, &created);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(created.topic().partitions_size(), 3);
+
+  grpc::ClientContext context;
+  v1::DescribeTopicRequest request;
+  request.set_name("orders");
+  v1::DescribeTopicResponse described;
+  s = admin_stub_->DescribeTopic(&context, request, &described);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(described.topic().SerializeAsString(), created.topic().SerializeAsString());
+
+  grpc::ClientContext list_context;
+  v1::ListTopicsResponse list;
+  ASSERT_TRUE(admin_stub_->ListTopics(&list_context, v1::ListTopicsRequest(), &list).ok());
+  ASSERT_EQ(list.names_size(), 1);
+
+  grpc::ClientContext cluster_context;
+  v1::DescribeClusterResponse cluster;
+  ASSERT_TRUE(
+      admin_stub_->DescribeCluster(&cluster_context, v1::DescribeClusterRequest(), &cluster).ok());
+  ASSERT_EQ(cluster.brokers_size(), 1);
+  EXPECT_EQ(cluster.brokers(0).partitions_led(), 3);
+}
+
+TEST_F(CoordinatorServerTest, ErrorsMapToGrpcCodes) {
+  v1::CreateTopicResponse created;
+  grpc::Status s = CreateTopic("t", 1, 3, &created);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(s.error_message(), "replication factor 3 exceeds the 0 live broker(s)");
+  EXPECT_EQ(CreateTopic("a b", 1, 1, &created).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  grpc::ClientContext context;
+  v1::DescribeTopicRequest request;
+  request.set_name("nope");
+  v1::DescribeTopicResponse described;
+  s = admin_stub_->DescribeTopic(&context, request, &described);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(s.error_message(), "topic 'nope' not found");
+
+  grpc::ClientContext hb_context;
+  v1::BrokerHeartbeatRequest hb;
+  hb.set_broker_id(5);
+  v1::BrokerHeartbeatResponse hb_response;
+  EXPECT_EQ(coordinator_stub_->BrokerHeartbeat(&hb_context, hb, &hb_response).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(CoordinatorServerTest, SilentBrokerIsFencedInTheBackground) {
+  v1::RegisterBrokerResponse registered;
+  ASSERT_TRUE(RegisterBroker(1, &registered).ok());
+  // No heartbeats: the expiry thread must fence it soon after 300 ms.
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  v1::BrokerState state = v1::BROKER_STATE_ALIVE;
+  while (state == v1::BROKER_STATE_ALIVE && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(50));
+    grpc::ClientContext context;
+    v1::ClusterMetadata metadata;
+    ASSERT_TRUE(
+        coordinator_stub_->GetClusterMetadata(&context, v1::GetClusterMetadataRequest(), &metadata)
+            .ok());
+    ASSERT_EQ(metadata.brokers_size(), 1);
+    state = metadata.brokers(0).state();
+  }
+  EXPECT_EQ(state, v1::BROKER_STATE_FENCED);
+}
+
+// grpc.health.v1.Health/Check with an empty request; the response
+// HealthCheckResponse{status: SERVING} encodes as the two bytes 08 01.
+TEST_F(CoordinatorServerTest, HealthServiceReportsServing) {
+  grpc::GenericStub stub(channel_);
+  grpc::CompletionQueue cq;
+  grpc::ClientContext context;
+  grpc::ByteBuffer request, response;
+  grpc::Slice empty("");
+  request = grpc::ByteBuffer(&empty, 1);
+  auto call = stub.PrepareUnaryCall(&context, "/grpc.health.v1.Health/Check", request, &cq);
+  call->StartCall();
+  grpc::Status status;
+  call->Finish(&response, &status, reinterpret_cast<void*>(1));
+  void* tag = nullptr;
+  bool ok = false;
+  ASSERT_TRUE(cq.Next(&tag, &ok));
+  ASSERT_TRUE(ok);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(response.Dump(&slices).ok());
+  std::string bytes;
+  for (const grpc::Slice& s : slices) {
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  EXPECT_EQ(bytes, std::string("\x08\x01", 2));
+  cq.Shutdown();
+}
+
+TEST_F(CoordinatorServerTest, SecondServerOnTheSamePortFailsClearly) {
+  ServerOptions options;
+  options.listen_address = server_->address();
+  auto second = CoordinatorServer::Start(core_.get(), options);
+  ASSERT_FALSE(second.ok());
+  EXPECT_TRUE(absl::IsUnavailable(second.status()));
+  EXPECT_EQ(
+      second.status().message().rfind(absl::StrCat("cannot listen on ", server_->address()), 0), 0u)
+      << second.status();
+}
+
+TEST_F(CoordinatorServerTest, ShutdownIsIdempotent) {
+  server_->Shutdown(absl::Milliseconds(100));
+  server_->Shutdown(absl::Milliseconds(100));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  v1::ListTopicsResponse list;
+  EXPECT_FALSE(admin_stub_->ListTopics(&context, v1::ListTopicsRequest(), &list).ok());
+}
+
+}  // namespace
+}  // namespace runnel::coordinator

@@ -1,0 +1,55 @@
+// The coordinator's gRPC edge: runnel.v1.Coordinator (for brokers) and
+// runnel.v1.Admin, each handler forwarding to the core Coordinator and
+// mapping its absl::Status to a grpc::Status. No logic lives here.
+// Ownership: the services borrow the Coordinator, which must outlive them.
+// Thread-safety: thread-safe (the Coordinator is).
+#ifndef RUNNEL_COORDINATOR_SERVER_SERVICES_H_
+#define RUNNEL_COORDINATOR_SERVER_SERVICES_H_
+
+#include "coordinator/core/coordinator.h"
+#include "proto/runnel/v1/admin.grpc.pb.h"
+#include "proto/runnel/v1/coordinator.grpc.pb.h"
+
+namespace runnel::coordinator {
+
+class CoordinatorService final : public v1::Coordinator::Service {
+ public:
+  explicit CoordinatorService(Coordinator* core) : core_(core) {}
+
+  grpc::Status RegisterBroker(grpc::ServerContext* context,
+                              const v1::RegisterBrokerRequest* request,
+                              v1::RegisterBrokerResponse* response) override;
+  grpc::Status BrokerHeartbeat(grpc::ServerContext* context,
+                               const v1::BrokerHeartbeatRequest* request,
+                               v1::BrokerHeartbeatResponse* response) override;
+  grpc::Status GetClusterMetadata(grpc::ServerContext* context,
+                                  const v1::GetClusterMetadataRequest* request,
+                                  v1::ClusterMetadata* response) override;
+
+ private:
+  Coordinator* core_;
+};
+
+class AdminService final : public v1::Admin::Service {
+ public:
+  explicit AdminService(Coordinator* core) : core_(core) {}
+
+  grpc::Status CreateTopic(grpc::ServerContext* context, const v1::CreateTopicRequest* request,
+                           v1::CreateTopicResponse* response) override;
+  grpc::Status DeleteTopic(grpc::ServerContext* context, const v1::DeleteTopicRequest* request,
+                           v1::DeleteTopicResponse* response) override;
+  grpc::Status ListTopics(grpc::ServerContext* context, const v1::ListTopicsRequest* request,
+                          v1::ListTopicsResponse* response) override;
+  grpc::Status DescribeTopic(grpc::ServerContext* context, const v1::DescribeTopicRequest* request,
+                             v1::DescribeTopicResponse* response) override;
+  grpc::Status DescribeCluster(grpc::ServerContext* context,
+                               const v1::DescribeClusterRequest* request,
+                               v1::DescribeClusterResponse* response) override;
+
+ private:
+  Coordinator* core_;
+};
+
+}  // namespace runnel::coordinator
+
+#endif  // RUNNEL_COORDINATOR_SERVER_SERVICES_H_

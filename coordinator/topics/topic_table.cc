@@ -1,0 +1,140 @@
+#include "coordinator/topics/topic_table.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "coordinator/errors.h"
+#include "coordinator/placement/placement.h"
+#include "coordinator/store/keys.h"
+#include "coordinator/topics/validation.h"
+
+namespace runnel::coordinator::topics {
+namespace {
+
+absl::Status ValidateSpec(const TopicSpec& spec, int32_t* replication_factor) {
+  if (absl::Status s = ValidateTopicName(spec.name); !s.ok()) return s;
+  if (absl::Status s = ValidatePartitionCount(spec.partitions); !s.ok()) return s;
+  absl::StatusOr<int32_t> rf = EffectiveReplicationFactor(spec.replication_factor);
+  if (!rf.ok()) return rf.status();
+  *replication_factor = *rf;
+  return ValidateTopicConfigs(spec.configs, *rf);
+}
+
+v1::TopicInfo NewTopic(const TopicSpec& spec, uint64_t topic_id, int32_t replication_factor,
+                       const std::vector<std::vector<int32_t>>& placement) {
+  v1::TopicInfo info;
+  info.set_name(spec.name);
+  info.set_topic_id(topic_id);
+  info.set_replication_factor(replication_factor);
+  info.mutable_configs()->insert(spec.configs.begin(), spec.configs.end());
+  for (size_t p = 0; p < placement.size(); ++p) {
+    v1::PartitionInfo* partition = info.add_partitions();
+    partition->set_partition(static_cast<int32_t>(p));
+    partition->set_leader(placement[p].front());
+    partition->set_leader_epoch(0);
+    partition->mutable_replicas()->Add(placement[p].begin(), placement[p].end());
+    partition->mutable_isr()->Add(placement[p].begin(), placement[p].end());
+    partition->set_partition_epoch(0);
+  }
+  return info;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<TopicTable>> TopicTable::Load(store::VersionedStore* store) {
+  absl::StatusOr<int64_t> next_id = store->GetInt(store::kNextTopicIdKey, 1);
+  if (!next_id.ok()) return next_id.status();
+  absl::StatusOr<std::vector<store::KeyValue>> records = store->Scan(store::kTopicPrefix);
+  if (!records.ok()) return records.status();
+  std::unique_ptr<TopicTable> table(new TopicTable(store, static_cast<uint64_t>(*next_id)));
+  for (const auto& [key, value] : *records) {
+    v1::TopicInfo info;
+    if (!info.ParseFromString(value)) return CorruptMetadataError(key, "not a TopicInfo");
+    if (store::TopicKey(info.name()) != key) {
+      return CorruptMetadataError(key, absl::StrCat("holds topic '", info.name(), "'"));
+    }
+    if (info.topic_id() >= table->next_topic_id_) {
+      return CorruptMetadataError(
+          key, absl::StrCat("topic id ", info.topic_id(), " is not below the next topic id ",
+                            table->next_topic_id_));
+    }
+    table->topics_[info.name()] = std::move(info);
+  }
+  return table;
+}
+
+absl::StatusOr<v1::TopicInfo> TopicTable::Create(const TopicSpec& spec,
+                                                 const std::vector<v1::BrokerInfo>& live_brokers) {
+  int32_t rf = 0;
+  if (absl::Status s = ValidateSpec(spec, &rf); !s.ok()) return s;
+  if (topics_.count(spec.name) > 0) return TopicExistsError(spec.name);
+
+  const std::map<int32_t, BrokerLoad> load = LoadByBroker();
+  std::vector<placement::Candidate> candidates;
+  for (const v1::BrokerInfo& b : live_brokers) {
+    placement::Candidate c{b.id(), b.rack(), 0, 0};
+    if (auto it = load.find(b.id()); it != load.end()) {
+      c.leaders = it->second.led;
+      c.replicas = it->second.led + it->second.followed;
+    }
+    candidates.push_back(std::move(c));
+  }
+  absl::StatusOr<std::vector<std::vector<int32_t>>> placement =
+      placement::PlaceReplicas(spec.partitions, rf, std::move(candidates));
+  if (!placement.ok()) return placement.status();
+
+  v1::TopicInfo info = NewTopic(spec, next_topic_id_, rf, *placement);
+  store::WriteBatch batch;
+  batch.Put(store::TopicKey(spec.name), info.SerializeAsString());
+  batch.Put(store::kNextTopicIdKey, absl::StrCat(next_topic_id_ + 1));
+  if (absl::Status s = store_->Commit(std::move(batch)); !s.ok()) return s;
+  ++next_topic_id_;
+  topics_[spec.name] = info;
+  return info;
+}
+
+absl::Status TopicTable::Delete(const std::string& name) {
+  if (topics_.count(name) == 0) return TopicNotFoundError(name);
+  store::WriteBatch batch;
+  batch.Delete(store::TopicKey(name));
+  if (absl::Status s = store_->Commit(std::move(batch)); !s.ok()) return s;
+  topics_.erase(name);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::TopicInfo> TopicTable::Describe(const std::string& name) const {
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return TopicNotFoundError(name);
+  return it->second;
+}
+
+std::vector<std::string> TopicTable::Names() const {
+  std::vector<std::string> names;
+  for (const auto& [name, info] : topics_) names.push_back(name);
+  return names;
+}
+
+std::vector<v1::TopicInfo> TopicTable::Topics() const {
+  std::vector<v1::TopicInfo> out;
+  for (const auto& [name, info] : topics_) out.push_back(info);
+  return out;
+}
+
+std::map<int32_t, BrokerLoad> TopicTable::LoadByBroker() const {
+  std::map<int32_t, BrokerLoad> load;
+  for (const auto& [name, info] : topics_) {
+    for (const v1::PartitionInfo& p : info.partitions()) {
+      for (int32_t replica : p.replicas()) {
+        if (replica == p.leader()) {
+          ++load[replica].led;
+        } else {
+          ++load[replica].followed;
+        }
+      }
+    }
+  }
+  return load;
+}
+
+}  // namespace runnel::coordinator::topics
