@@ -142,11 +142,13 @@ class BatchBuilder {
   // Bytes of encoded records so far (before compression) plus the header.
   size_t estimated_size() const { return kHeaderSize + records_.size(); }
 
-  // Reserved for idempotent producers: defaults are -1 (none).
+  // Reserved for idempotent producers: defaults are -1 (none). Build() resets
+  // them, since base_sequence differs per batch.
   void set_producer(int64_t producer_id, int16_t producer_epoch, int32_t base_sequence);
 
   // Returns the encoded batch (compressed per the constructor) and resets the
-  // builder for reuse. Fails only if compression fails.
+  // builder for reuse. Fails only if compression fails (or FailedPrecondition
+  // when no record was appended: Kafka batches are never empty).
   absl::StatusOr<std::string> Build();
 
  private:
