@@ -58,6 +58,11 @@ FlagSet::Flag* FlagSet::Find(const std::string& name) {
   return nullptr;
 }
 
+bool FlagSet::ReadsEnv(const Flag& f) const {
+  if (!use_env_ || f.repeated) return false;
+  return !env_names_.has_value() || env_names_->count(f.name) != 0;
+}
+
 absl::StatusOr<std::vector<std::string>> FlagSet::Parse(int argc, char** argv) {
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
@@ -66,9 +71,9 @@ absl::StatusOr<std::vector<std::string>> FlagSet::Parse(int argc, char** argv) {
 
 absl::StatusOr<std::vector<std::string>> FlagSet::Parse(const std::vector<std::string>& args) {
   // Environment first, so that the command line overrides it.
-  if (use_env_) {
+  {
     for (Flag& f : flags_) {
-      if (f.repeated) continue;
+      if (!ReadsEnv(f)) continue;
       std::string env = EnvName(f.name);
       const char* v = std::getenv(env.c_str());
       if (v == nullptr) continue;
@@ -133,7 +138,7 @@ std::string FlagSet::Help() const {
   for (const Flag& f : flags_) {
     absl::StrAppend(&out, "  --", f.name, f.is_bool ? "" : "=VALUE", "\n      ", f.help,
                     "\n      default: ", f.default_text);
-    if (!f.repeated) absl::StrAppend(&out, "; env: ", EnvName(f.name));
+    if (ReadsEnv(f)) absl::StrAppend(&out, "; env: ", EnvName(f.name));
     absl::StrAppend(&out, "\n");
   }
   absl::StrAppend(&out, "  --help\n      Print this help and exit.\n");

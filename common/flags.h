@@ -14,6 +14,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,6 +50,9 @@ class FlagSet {
 
   // Lets environment variables supply values (on by default).
   void set_use_env(bool use_env) { use_env_ = use_env; }
+  // Only these flags read the environment. For command-line tools, where a
+  // stray RUNNEL_PARTITION in a shell should not change what a command does.
+  void LimitEnvTo(std::set<std::string> names) { env_names_ = std::move(names); }
 
   bool help_requested() const { return help_requested_; }
   const std::string& program() const { return program_; }
@@ -68,11 +73,13 @@ class FlagSet {
     std::function<bool(const std::string&)> set;  // false on a bad value
   };
   Flag* Find(const std::string& name);
+  bool ReadsEnv(const Flag& f) const;
 
   std::string program_;
   std::string usage_;
   std::vector<Flag> flags_;
   bool use_env_ = true;
+  std::optional<std::set<std::string>> env_names_;
   bool help_requested_ = false;
 };
 

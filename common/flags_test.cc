@@ -87,6 +87,18 @@ TEST_F(FlagSetTest, HelpListsEveryFlagWithDefaultAndEnv) {
   EXPECT_NE(help.find("--config=VALUE"), std::string::npos);
 }
 
+TEST_F(FlagSetTest, LimitEnvToIgnoresOtherVariables) {
+  flags_.LimitEnvTo({"data-dir"});
+  setenv("RUNNEL_DATA_DIR", "/from-env", 1);
+  setenv("RUNNEL_PORT", "11", 1);
+  ASSERT_TRUE(flags_.Parse(std::vector<std::string>{}).ok());
+  unsetenv("RUNNEL_DATA_DIR");
+  unsetenv("RUNNEL_PORT");
+  EXPECT_EQ(dir_, "/from-env");
+  EXPECT_EQ(port_, 9092);
+  EXPECT_EQ(flags_.Help().find("RUNNEL_PORT"), std::string::npos);
+}
+
 TEST(FlagSetEnvName, UpperCasesAndReplacesDashes) {
   EXPECT_EQ(FlagSet::EnvName("session-timeout-ms"), "RUNNEL_SESSION_TIMEOUT_MS");
 }

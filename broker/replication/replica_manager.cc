@@ -171,6 +171,16 @@ int64_t ReplicaManager::FetchPartition(const runnel::v1::FetchPartition& request
   const int64_t limit = std::min<int64_t>(
       budget, request.max_bytes() > 0 ? request.max_bytes()
                                       : options_.default_partition_fetch_max_bytes);
+  const int64_t start = leader->log->log_start_offset();
+  if (request.fetch_offset() < start || request.fetch_offset() > hw) {
+    SetPartitionError(
+        PartitionError(ErrorCode::ERROR_CODE_OFFSET_OUT_OF_RANGE,
+                       absl::StrCat("offset ", request.fetch_offset(), " out of range for ",
+                                    PartitionName(request.topic(), request.partition()),
+                                    ": valid offsets are ", start, " to ", hw)),
+        response);
+    return 0;
+  }
   auto records = leader->log->Read(request.fetch_offset(), std::max<int64_t>(limit, 1), hw);
   if (!records.ok()) {
     SetPartitionError(records.status(), response);

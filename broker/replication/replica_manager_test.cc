@@ -175,8 +175,7 @@ TEST_F(ReplicaManagerTest, FetchOutOfRangeNamesValidRange) {
   Produce("orders", 0, Batch(4));
   auto f = Fetch("orders", 0, 99);
   EXPECT_EQ(f.error_code(), ErrorCode::ERROR_CODE_OFFSET_OUT_OF_RANGE);
-  EXPECT_NE(f.error_message().find("99"), std::string::npos);
-  EXPECT_NE(f.error_message().find("4"), std::string::npos) << f.error_message();
+  EXPECT_EQ(f.error_message(), "offset 99 out of range for orders-0: valid offsets are 0 to 4");
   // Fetching at the end is not an error: it is simply empty.
   auto end = Fetch("orders", 0, 4);
   EXPECT_EQ(end.error_code(), ErrorCode::ERROR_CODE_NONE);

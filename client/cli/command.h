@@ -1,0 +1,72 @@
+// Command-line parsing of the `runnel` CLI: turns argv into a Command, with
+// every usage error reported as one InvalidArgument line and no network
+// access, so all of it is unit-tested. Running a Command is run.h's job.
+//
+// Flags come after the command words (`runnel topic create orders
+// --partitions=3`); `--flag=value` flags may also precede them. Every flag
+// can also be set by the environment variable RUNNEL_<FLAG> (e.g.
+// RUNNEL_BOOTSTRAP); the command line wins.
+//
+// Thread-safety: pure functions (they read the environment).
+#ifndef RUNNEL_CLIENT_CLI_COMMAND_H_
+#define RUNNEL_CLIENT_CLI_COMMAND_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "proto/runnel/v1/types.pb.h"
+
+namespace runnel::client::cli {
+
+enum class CommandKind {
+  kHelp,  // print help_text on stdout and exit 0
+  kTopicCreate,
+  kTopicList,
+  kTopicDescribe,
+  kTopicDelete,
+  kProduce,
+  kConsume,
+  kClusterInfo,
+};
+
+struct Command {
+  CommandKind kind = CommandKind::kHelp;
+  std::string help_text;  // kHelp only
+  std::string bootstrap = "127.0.0.1:9092";
+  std::string topic;  // topic create/describe/delete, produce, consume
+
+  // topic create
+  int32_t partitions = 1;
+  int32_t replication_factor = 1;
+  std::map<std::string, std::string> configs;
+
+  // produce
+  std::optional<std::string> key_separator;
+  runnel::v1::Acks acks = runnel::v1::ACKS_ALL;
+
+  // produce (target partition) and consume (the only partition read)
+  std::optional<int32_t> partition;
+
+  // consume
+  std::optional<int64_t> offset;
+  bool from_beginning = false;
+  std::optional<int64_t> max_messages;
+  std::optional<int64_t> timeout_ms;
+  bool print_key = false;
+  bool print_offset = false;
+};
+
+// Parses the arguments after the program name. Bad usage gives
+// InvalidArgument with a one-line message meant to follow "runnel: ".
+absl::StatusOr<Command> ParseCommandLine(const std::vector<std::string>& args);
+
+// The text of `runnel --help`.
+std::string Usage();
+
+}  // namespace runnel::client::cli
+
+#endif  // RUNNEL_CLIENT_CLI_COMMAND_H_

@@ -1,0 +1,202 @@
+#include "client/cli/command.h"
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace runnel::client::cli {
+namespace {
+
+class CommandTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // Flags fall back to RUNNEL_<FLAG>; keep the environment out of the way.
+    for (const char* name : {"RUNNEL_BOOTSTRAP", "RUNNEL_PARTITION", "RUNNEL_PARTITIONS",
+                             "RUNNEL_OFFSET", "RUNNEL_ACKS", "RUNNEL_TIMEOUT_MS"}) {
+      unsetenv(name);
+    }
+  }
+
+  static Command Parse(const std::vector<std::string>& args) {
+    absl::StatusOr<Command> c = ParseCommandLine(args);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() ? *c : Command();
+  }
+
+  // The usage error for `args`, checked to be one line.
+  static std::string Error(const std::vector<std::string>& args) {
+    absl::StatusOr<Command> c = ParseCommandLine(args);
+    if (c.ok()) return "<parsed>";
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+    std::string message(c.status().message());
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    return message;
+  }
+};
+
+TEST_F(CommandTest, Help) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--help"}, {"-h"}, {"help"}}) {
+    Command c = Parse(args);
+    EXPECT_EQ(c.kind, CommandKind::kHelp);
+    EXPECT_EQ(c.help_text, Usage());
+  }
+  EXPECT_NE(Usage().find("runnel produce TOPIC"), std::string::npos);
+  EXPECT_NE(Usage().find("Exit status"), std::string::npos);
+
+  Command topic = Parse({"topic", "--help"});
+  EXPECT_EQ(topic.kind, CommandKind::kHelp);
+  EXPECT_NE(topic.help_text.find("runnel topic describe NAME"), std::string::npos);
+
+  Command produce = Parse({"produce", "--help"});
+  EXPECT_EQ(produce.kind, CommandKind::kHelp);
+  EXPECT_EQ(produce.help_text.rfind("Usage: runnel produce TOPIC", 0), 0u);
+  EXPECT_NE(produce.help_text.find("--key-separator"), std::string::npos);
+  EXPECT_NE(produce.help_text.find("records produced"), std::string::npos);
+
+  Command consume = Parse({"consume", "orders", "-h"});
+  EXPECT_NE(consume.help_text.find("partition=P offset=O"), std::string::npos);
+}
+
+TEST_F(CommandTest, TopicCreate) {
+  Command c = Parse({"topic", "create", "orders", "--partitions=3", "--replication-factor", "2",
+                     "--config=retention.ms=1000", "--config", "cleanup.policy=delete"});
+  EXPECT_EQ(c.kind, CommandKind::kTopicCreate);
+  EXPECT_EQ(c.topic, "orders");
+  EXPECT_EQ(c.partitions, 3);
+  EXPECT_EQ(c.replication_factor, 2);
+  EXPECT_EQ(c.configs, (std::map<std::string, std::string>{{"retention.ms", "1000"},
+                                                           {"cleanup.policy", "delete"}}));
+  EXPECT_EQ(c.bootstrap, "127.0.0.1:9092");
+
+  Command defaults = Parse({"topic", "create", "t"});
+  EXPECT_EQ(defaults.partitions, 1);
+  EXPECT_EQ(defaults.replication_factor, 1);
+  EXPECT_TRUE(defaults.configs.empty());
+
+  // A config value may itself contain '='.
+  EXPECT_EQ(Parse({"topic", "create", "t", "--config=k=a=b"}).configs.at("k"), "a=b");
+}
+
+TEST_F(CommandTest, OtherTopicCommandsAndCluster) {
+  EXPECT_EQ(Parse({"topic", "list"}).kind, CommandKind::kTopicList);
+  Command describe = Parse({"topic", "describe", "orders"});
+  EXPECT_EQ(describe.kind, CommandKind::kTopicDescribe);
+  EXPECT_EQ(describe.topic, "orders");
+  EXPECT_EQ(Parse({"topic", "delete", "orders"}).kind, CommandKind::kTopicDelete);
+  EXPECT_EQ(Parse({"cluster", "info"}).kind, CommandKind::kClusterInfo);
+}
+
+TEST_F(CommandTest, Bootstrap) {
+  EXPECT_EQ(Parse({"topic", "list", "--bootstrap=10.0.0.1:1"}).bootstrap, "10.0.0.1:1");
+  EXPECT_EQ(Parse({"topic", "list", "--bootstrap", "h:2"}).bootstrap, "h:2");
+  // --flag=value may come before the command.
+  EXPECT_EQ(Parse({"--bootstrap=h:3", "cluster", "info"}).bootstrap, "h:3");
+  setenv("RUNNEL_BOOTSTRAP", "env:4", 1);
+  EXPECT_EQ(Parse({"topic", "list"}).bootstrap, "env:4");
+  EXPECT_EQ(Parse({"topic", "list", "--bootstrap=cli:5"}).bootstrap, "cli:5");
+  unsetenv("RUNNEL_BOOTSTRAP");
+  EXPECT_EQ(Error({"topic", "list", "--bootstrap="}), "--bootstrap must not be empty");
+}
+
+TEST_F(CommandTest, Produce) {
+  Command c = Parse({"produce", "orders"});
+  EXPECT_EQ(c.kind, CommandKind::kProduce);
+  EXPECT_EQ(c.topic, "orders");
+  EXPECT_FALSE(c.key_separator.has_value());
+  EXPECT_FALSE(c.partition.has_value());
+  EXPECT_EQ(c.acks, runnel::v1::ACKS_ALL);
+
+  c = Parse({"produce", "orders", "--key-separator=:", "--partition=2", "--acks=1"});
+  EXPECT_EQ(c.key_separator, ":");
+  EXPECT_EQ(c.partition, 2);
+  EXPECT_EQ(c.acks, runnel::v1::ACKS_LEADER);
+  EXPECT_EQ(Parse({"produce", "t", "--acks=0"}).acks, runnel::v1::ACKS_NONE);
+  EXPECT_EQ(Parse({"produce", "t", "--acks=-1"}).acks, runnel::v1::ACKS_ALL);
+  EXPECT_EQ(Parse({"produce", "t", "--partition=0"}).partition, 0);
+}
+
+TEST_F(CommandTest, Consume) {
+  Command c = Parse({"consume", "orders"});
+  EXPECT_EQ(c.kind, CommandKind::kConsume);
+  EXPECT_FALSE(c.partition || c.offset || c.max_messages || c.timeout_ms);
+  EXPECT_FALSE(c.from_beginning || c.print_key || c.print_offset);
+
+  c = Parse({"consume", "orders", "--partition=1", "--offset=42", "--max-messages=10",
+             "--timeout-ms=500", "--print-key", "--print-offset"});
+  EXPECT_EQ(c.partition, 1);
+  EXPECT_EQ(c.offset, 42);
+  EXPECT_EQ(c.max_messages, 10);
+  EXPECT_EQ(c.timeout_ms, 500);
+  EXPECT_TRUE(c.print_key);
+  EXPECT_TRUE(c.print_offset);
+  EXPECT_TRUE(Parse({"consume", "t", "--from-beginning"}).from_beginning);
+  // 0 means "no limit" / "never".
+  c = Parse({"consume", "t", "--max-messages=0", "--timeout-ms=0"});
+  EXPECT_FALSE(c.max_messages || c.timeout_ms);
+}
+
+TEST_F(CommandTest, UsageErrors) {
+  EXPECT_EQ(Error({}), "missing command (see 'runnel --help')");
+  EXPECT_EQ(Error({"frobnicate"}), "unknown command 'frobnicate' (see 'runnel --help')");
+  EXPECT_EQ(Error({"topic"}), "missing subcommand for 'runnel topic' (see 'runnel topic --help')");
+  EXPECT_EQ(Error({"topic", "rename", "x"}),
+            "unknown command 'topic rename' (see 'runnel topic --help')");
+  EXPECT_EQ(Error({"cluster"}),
+            "missing subcommand for 'runnel cluster' (see 'runnel cluster --help')");
+  EXPECT_EQ(Error({"produce", "t", "--bogus"}),
+            "unknown flag --bogus (see 'runnel produce --help')");
+  // A flag of another command is unknown here.
+  EXPECT_EQ(Error({"topic", "list", "--partitions=3"}),
+            "unknown flag --partitions (see 'runnel topic list --help')");
+  EXPECT_EQ(Error({"produce"}), "missing TOPIC for 'runnel produce' (see 'runnel produce --help')");
+  EXPECT_EQ(Error({"topic", "create"}),
+            "missing NAME for 'runnel topic create' (see 'runnel topic create --help')");
+  EXPECT_EQ(Error({"topic", "list", "extra"}),
+            "unexpected argument 'extra' for 'runnel topic list' (see 'runnel topic list --help')");
+  EXPECT_EQ(Error({"consume", "a", "b"}),
+            "unexpected argument 'b' for 'runnel consume' (see 'runnel consume --help')");
+}
+
+TEST_F(CommandTest, ValueErrors) {
+  EXPECT_EQ(Error({"topic", "create", "bad name"}),
+            "invalid topic name 'bad name': use 1-249 characters from [A-Za-z0-9._-], other "
+            "than '.' and '..'");
+  EXPECT_EQ(Error({"produce", ".."}).rfind("invalid topic name '..'", 0), 0u);
+  EXPECT_EQ(Error({"topic", "create", "t", "--partitions=0"}),
+            "--partitions must be at least 1 (got 0)");
+  EXPECT_EQ(Error({"topic", "create", "t", "--partitions=-3"}),
+            "--partitions must be at least 1 (got -3)");
+  EXPECT_EQ(Error({"topic", "create", "t", "--partitions=abc"}),
+            "invalid value 'abc' for --partitions (see 'runnel topic create --help')");
+  EXPECT_EQ(Error({"topic", "create", "t", "--partitions=99999999999"}),
+            "--partitions must be at least 1 (got 99999999999)");
+  EXPECT_EQ(Error({"topic", "create", "t", "--replication-factor=0"}),
+            "--replication-factor must be at least 1 (got 0)");
+  EXPECT_EQ(Error({"topic", "create", "t", "--config=novalue"}),
+            "invalid --config 'novalue': expected KEY=VALUE");
+  EXPECT_EQ(Error({"topic", "create", "t", "--config==v"}),
+            "invalid --config '=v': expected KEY=VALUE");
+  EXPECT_EQ(Error({"topic", "create", "t", "--config=a=1", "--config=a=2"}),
+            "--config key 'a' given twice");
+  EXPECT_EQ(Error({"produce", "t", "--acks=2"}), "invalid --acks '2': expected all, 1 or 0");
+  EXPECT_EQ(Error({"produce", "t", "--partition=-1"}),
+            "invalid --partition '-1': expected a partition (0 or more)");
+  EXPECT_EQ(Error({"consume", "t", "--partition=x"}),
+            "invalid --partition 'x': expected a partition (0 or more)");
+  EXPECT_EQ(Error({"consume", "t", "--offset=-5"}),
+            "invalid --offset '-5': expected an offset (0 or more)");
+  EXPECT_EQ(Error({"consume", "t", "--offset=3", "--from-beginning"}),
+            "--offset and --from-beginning cannot be used together");
+  EXPECT_EQ(Error({"consume", "t", "--max-messages=-1"}),
+            "--max-messages must be 0 (no limit) or more (got -1)");
+  EXPECT_EQ(Error({"consume", "t", "--timeout-ms=-1"}),
+            "--timeout-ms must be 0 (never) or more (got -1)");
+  EXPECT_EQ(Error({"consume", "t", "--timeout-ms"}),
+            "flag --timeout-ms needs a value (see 'runnel consume --help')");
+}
+
+}  // namespace
+}  // namespace runnel::client::cli

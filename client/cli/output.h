@@ -1,0 +1,41 @@
+// How the `runnel` CLI prints records and cluster state. Pure functions
+// from data to text, so every format is unit-tested with fake data; the
+// formats are documented in each command's --help (command.cc).
+//
+// Thread-safety: pure functions.
+#ifndef RUNNEL_CLIENT_CLI_OUTPUT_H_
+#define RUNNEL_CLIENT_CLI_OUTPUT_H_
+
+#include <string>
+
+#include "client/types.h"
+#include "proto/runnel/v1/admin.pb.h"
+#include "proto/runnel/v1/types.pb.h"
+
+namespace runnel::client::cli {
+
+struct RecordFormat {
+  bool print_key = false;     // "KEY<TAB>" ("null" for no key) before the value
+  bool print_offset = false;  // "partition=P offset=O<TAB>" first
+};
+
+// One consumed record as a line, newline included. A missing value prints
+// as "null". Keys and values are printed raw (a newline inside one is not
+// escaped).
+std::string FormatRecord(const ConsumerRecord& record, const RecordFormat& format);
+
+// "created topic 'orders' with 3 partitions (replication factor 1)\n"
+std::string FormatTopicCreated(const runnel::v1::TopicInfo& topic);
+
+// Topic names, one per line.
+std::string FormatTopicList(const runnel::v1::ListTopicsResponse& topics);
+
+// `topic describe`: a topic line, then a TAB-indented line per partition.
+std::string FormatTopic(const runnel::v1::TopicInfo& topic);
+
+// `cluster info`: the cluster id line, then a line per broker.
+std::string FormatCluster(const runnel::v1::DescribeClusterResponse& cluster);
+
+}  // namespace runnel::client::cli
+
+#endif  // RUNNEL_CLIENT_CLI_OUTPUT_H_

@@ -1,0 +1,109 @@
+#include "client/cli/output.h"
+
+#include "gtest/gtest.h"
+
+namespace runnel::client::cli {
+namespace {
+
+namespace v1 = runnel::v1;
+
+ConsumerRecord Record(std::optional<std::string> key, std::optional<std::string> value) {
+  ConsumerRecord r;
+  r.topic = "orders";
+  r.partition = 2;
+  r.offset = 42;
+  r.key = std::move(key);
+  r.value = std::move(value);
+  return r;
+}
+
+TEST(FormatRecordTest, ValueOnlyByDefault) {
+  EXPECT_EQ(FormatRecord(Record("k", "hello"), {}), "hello\n");
+  EXPECT_EQ(FormatRecord(Record("k", ""), {}), "\n");
+  EXPECT_EQ(FormatRecord(Record("k", std::nullopt), {}), "null\n");
+}
+
+TEST(FormatRecordTest, KeyAndOffsetPrefixes) {
+  EXPECT_EQ(FormatRecord(Record("user-7", "clicked"), {/*print_key=*/true, false}),
+            "user-7\tclicked\n");
+  EXPECT_EQ(FormatRecord(Record(std::nullopt, "v"), {true, false}), "null\tv\n");
+  EXPECT_EQ(FormatRecord(Record("k", "v"), {false, /*print_offset=*/true}),
+            "partition=2 offset=42\tv\n");
+  EXPECT_EQ(FormatRecord(Record("user-7", "clicked"), {true, true}),
+            "partition=2 offset=42\tuser-7\tclicked\n");
+}
+
+v1::TopicInfo Orders() {
+  v1::TopicInfo t;
+  t.set_name("orders");
+  t.set_topic_id(7);
+  t.set_replication_factor(2);
+  (*t.mutable_configs())["retention.ms"] = "1000";
+  (*t.mutable_configs())["cleanup.policy"] = "delete";
+  for (int i = 0; i < 2; ++i) {
+    v1::PartitionInfo* p = t.add_partitions();
+    p->set_partition(i);
+    p->set_leader(i == 0 ? 1 : -1);
+    p->set_leader_epoch(3 + i);
+    p->add_replicas(1);
+    p->add_replicas(2);
+    p->add_isr(1);
+    p->set_partition_epoch(5);
+  }
+  return t;
+}
+
+TEST(FormatTopicTest, HeaderAndPartitionLines) {
+  EXPECT_EQ(FormatTopic(Orders()),
+            "Topic: orders\tTopicId: 7\tPartitionCount: 2\tReplicationFactor: 2\t"
+            "Configs: cleanup.policy=delete,retention.ms=1000\n"
+            "\tPartition: 0\tLeader: 1\tLeaderEpoch: 3\tReplicas: 1,2\tIsr: 1\tPartitionEpoch: 5\n"
+            "\tPartition: 1\tLeader: none\tLeaderEpoch: 4\tReplicas: 1,2\tIsr: 1\t"
+            "PartitionEpoch: 5\n");
+  v1::TopicInfo bare;
+  bare.set_name("t");
+  EXPECT_EQ(FormatTopic(bare),
+            "Topic: t\tTopicId: 0\tPartitionCount: 0\tReplicationFactor: 0\tConfigs: none\n");
+}
+
+TEST(FormatTopicTest, CreatedAndList) {
+  EXPECT_EQ(FormatTopicCreated(Orders()),
+            "created topic 'orders' with 2 partitions (replication factor 2)\n");
+  v1::TopicInfo one;
+  one.set_name("x");
+  one.set_replication_factor(1);
+  one.add_partitions();
+  EXPECT_EQ(FormatTopicCreated(one), "created topic 'x' with 1 partition (replication factor 1)\n");
+  v1::ListTopicsResponse list;
+  list.add_names("a");
+  list.add_names("b");
+  EXPECT_EQ(FormatTopicList(list), "a\nb\n");
+  EXPECT_EQ(FormatTopicList(v1::ListTopicsResponse()), "");
+}
+
+TEST(FormatClusterTest, OneLinePerBroker) {
+  v1::DescribeClusterResponse c;
+  c.set_cluster_id("abc");
+  v1::BrokerSummary* b = c.add_brokers();
+  b->mutable_broker()->set_id(1);
+  b->mutable_broker()->set_address("127.0.0.1:9092");
+  b->mutable_broker()->set_state(v1::BROKER_STATE_ALIVE);
+  b->mutable_broker()->set_broker_epoch(3);
+  b->mutable_broker()->set_millis_since_heartbeat(120);
+  b->set_partitions_led(2);
+  b->set_partitions_followed(4);
+  b = c.add_brokers();
+  b->mutable_broker()->set_id(2);
+  b->mutable_broker()->set_address("127.0.0.1:9093");
+  b->mutable_broker()->set_rack("r2");
+  b->mutable_broker()->set_state(v1::BROKER_STATE_FENCED);
+  EXPECT_EQ(FormatCluster(c),
+            "ClusterId: abc\n"
+            "Broker: 1\tAddress: 127.0.0.1:9092\tRack: none\tState: alive\tBrokerEpoch: 3\t"
+            "MillisSinceHeartbeat: 120\tPartitionsLed: 2\tPartitionsFollowed: 4\n"
+            "Broker: 2\tAddress: 127.0.0.1:9093\tRack: r2\tState: fenced\tBrokerEpoch: 0\t"
+            "MillisSinceHeartbeat: 0\tPartitionsLed: 0\tPartitionsFollowed: 0\n");
+}
+
+}  // namespace
+}  // namespace runnel::client::cli

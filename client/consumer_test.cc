@@ -1,0 +1,247 @@
+#include "client/consumer.h"
+
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "client/errors.h"
+#include "client/producer.h"
+#include "client/testing/fake_cluster.h"
+#include "gtest/gtest.h"
+
+namespace runnel::client {
+namespace {
+
+using testing::FakeCluster;
+namespace v1 = runnel::v1;
+
+ConsumerOptions Options(const FakeCluster& cluster) {
+  ConsumerOptions o;
+  o.client = cluster.Options();
+  o.fetch_max_wait = absl::Milliseconds(50);
+  return o;
+}
+
+std::vector<std::string> Values(const std::vector<ConsumerRecord>& records) {
+  std::vector<std::string> out;
+  for (const ConsumerRecord& r : records) out.push_back(r.value.value_or("<null>"));
+  return out;
+}
+
+// Polls until `n` records arrived or 5 s passed.
+std::vector<ConsumerRecord> PollN(Consumer& consumer, size_t n) {
+  std::vector<ConsumerRecord> all;
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (all.size() < n && absl::Now() < deadline) {
+    absl::StatusOr<std::vector<ConsumerRecord>> got = consumer.Poll(absl::Milliseconds(100));
+    EXPECT_TRUE(got.ok()) << got.status();
+    if (!got.ok()) break;
+    all.insert(all.end(), got->begin(), got->end());
+  }
+  return all;
+}
+
+TEST(ConsumerTest, ReadsFromEarliestAcrossPartitionsAndLeaders) {
+  FakeCluster cluster(2);
+  cluster.CreateTopic("t", 2);
+  cluster.Append("t", 0, {"a0", "a1"});
+  cluster.Append("t", 0, {"a2"});
+  cluster.Append("t", 1, {"b0"});
+  Consumer consumer(Options(cluster));
+  ASSERT_TRUE(consumer
+                  .Assign({{"t", 0, StartOffset::Earliest()}, {"t", 1, StartOffset::Earliest()}})
+                  .ok());
+  std::vector<ConsumerRecord> records = PollN(consumer, 4);
+  std::vector<std::string> p0, p1;
+  for (const ConsumerRecord& r : records) {
+    EXPECT_EQ(r.topic, "t");
+    (r.partition == 0 ? p0 : p1).push_back(*r.value);
+  }
+  EXPECT_EQ(p0, (std::vector<std::string>{"a0", "a1", "a2"}));
+  EXPECT_EQ(p1, (std::vector<std::string>{"b0"}));
+  EXPECT_EQ(*consumer.Position({"t", 0}), 3);
+  EXPECT_EQ(*consumer.Position({"t", 1}), 1);
+  EXPECT_EQ(*consumer.HighWatermark({"t", 0}), 3);
+}
+
+TEST(ConsumerTest, LatestStartSeesOnlyNewRecords) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 1);
+  cluster.Append("t", 0, {"old"});
+  Consumer consumer(Options(cluster));
+  ASSERT_TRUE(consumer.Assign({{"t", 0, StartOffset::Latest()}}).ok());
+  EXPECT_EQ(*consumer.Position({"t", 0}), 1);
+  absl::StatusOr<std::vector<ConsumerRecord>> none = consumer.Poll(absl::Milliseconds(20));
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  cluster.Append("t", 0, {"new"});
+  EXPECT_EQ(Values(PollN(consumer, 1)), (std::vector<std::string>{"new"}));
+}
+
+TEST(ConsumerTest, OffsetInsideABatchSkipsItsEarlierRecords) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 1);
+  cluster.Append("t", 0, {"r0", "r1", "r2", "r3"});
+  Consumer consumer(Options(cluster));
+  ASSERT_TRUE(consumer.Assign({{"t", 0, StartOffset::At(2)}}).ok());
+  std::vector<ConsumerRecord> records = PollN(consumer, 2);
+  EXPECT_EQ(Values(records), (std::vector<std::string>{"r2", "r3"}));
+  EXPECT_EQ(records[0].offset, 2);
+}
+
+TEST(ConsumerTest, OffsetOutOfRangeCarriesTheBrokersMessage) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 1);
+  cluster.Append("t", 0, {"a", "b", "c"});
+  Consumer consumer(Options(cluster));
+  ASSERT_TRUE(consumer.Assign({{"t", 0, StartOffset::At(100)}}).ok());
+  absl::StatusOr<std::vector<ConsumerRecord>> got = consumer.Poll(absl::Seconds(1));
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(got.status().message(),
+            "offset 100 is out of range for t-0: valid offsets are 0 to 3");
+  ASSERT_TRUE(consumer.Seek({"t", 0}, 1).ok());
+  EXPECT_EQ(Values(PollN(consumer, 2)), (std::vector<std::string>{"b", "c"}));
+}
+
+TEST(ConsumerTest, AssignChecksTopicsAndPartitions) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 3);
+  Consumer consumer(Options(cluster));
+  absl::Status s = consumer.Assign({{"nope", 0, StartOffset::Earliest()}});
+  EXPECT_EQ(s.message(), "topic 'nope' not found");
+  s = consumer.Assign({{"t", 3, StartOffset::Earliest()}});
+  EXPECT_EQ(s.message(), "partition 3 out of range for topic 't' (3 partitions: 0-2)");
+  s = consumer.Assign({{"t", 0, StartOffset::At(1)}, {"t", 0, StartOffset::At(2)}});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  s = consumer.Assign({{"t", 0, StartOffset::At(-4)}});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(consumer.assignment().empty());
+  EXPECT_EQ(consumer.Poll(absl::ZeroDuration()).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(ConsumerTest, ListOffsetsRetriesAPartitionTheBrokerDoesNotKnowYet) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 1);
+  cluster.InjectError(FakeCluster::Rpc::kListOffsets, "t", 0,
+                      v1::ERROR_CODE_UNKNOWN_TOPIC_OR_PARTITION, "not yet", 3);
+  Consumer consumer(Options(cluster));
+  EXPECT_TRUE(consumer.Assign({{"t", 0, StartOffset::Latest()}}).ok());
+}
+
+TEST(ConsumerTest, FollowsALeaderMove) {
+  FakeCluster cluster(2);
+  cluster.CreateTopic("t", 1);
+  cluster.Append("t", 0, {"a"});
+  Consumer consumer(Options(cluster));
+  ASSERT_TRUE(consumer.Assign({{"t", 0, StartOffset::Earliest()}}).ok());
+  EXPECT_EQ(Values(PollN(consumer, 1)), (std::vector<std::string>{"a"}));
+  cluster.SetLeader("t", 0, 2);
+  cluster.Append("t", 0, {"b"});
+  EXPECT_EQ(Values(PollN(consumer, 1)), (std::vector<std::string>{"b"}));
+}
+
+TEST(ConsumerTest, RidesOutABriefBrokerOutage) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 1);
+  Consumer consumer(Options(cluster));
+  ASSERT_TRUE(consumer.Assign({{"t", 0, StartOffset::Earliest()}}).ok());
+  cluster.SetBrokerDown(1, true);
+  absl::StatusOr<std::vector<ConsumerRecord>> got = consumer.Poll(absl::Milliseconds(20));
+  ASSERT_TRUE(got.ok()) << got.status();
+  cluster.SetBrokerDown(1, false);
+  cluster.Append("t", 0, {"x"});
+  EXPECT_EQ(Values(PollN(consumer, 1)), (std::vector<std::string>{"x"}));
+}
+
+TEST(ConsumerTest, PersistentRetriableErrorsSurfaceAfterMaxRetries) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 1);
+  ConsumerOptions options = Options(cluster);
+  options.client.max_retries = 2;
+  Consumer consumer(options);
+  ASSERT_TRUE(consumer.Assign({{"t", 0, StartOffset::Earliest()}}).ok());
+  cluster.InjectError(FakeCluster::Rpc::kFetch, "t", 0, v1::ERROR_CODE_NOT_ENOUGH_REPLICAS,
+                      "isr shrank", 100);
+  absl::StatusOr<std::vector<ConsumerRecord>> got = consumer.Poll(absl::Seconds(5));
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(got.status().message().find("isr shrank"), absl::string_view::npos) << got.status();
+}
+
+TEST(ConsumerTest, AnErrorNeverCostsRecordsAlreadyFetched) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 2);
+  cluster.Append("t", 0, {"kept"});
+  Consumer consumer(Options(cluster));
+  ASSERT_TRUE(consumer
+                  .Assign({{"t", 0, StartOffset::Earliest()}, {"t", 1, StartOffset::Earliest()}})
+                  .ok());
+  cluster.InjectError(FakeCluster::Rpc::kFetch, "t", 1, v1::ERROR_CODE_STORAGE_ERROR,
+                      "disk on fire");
+  absl::StatusOr<std::vector<ConsumerRecord>> first = consumer.Poll(absl::Seconds(1));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(Values(*first), (std::vector<std::string>{"kept"}));
+  absl::StatusOr<std::vector<ConsumerRecord>> second = consumer.Poll(absl::Seconds(1));
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(second.status().message(), "disk on fire");
+}
+
+TEST(ConsumerTest, LongPollReturnsAsSoonAsDataArrives) {
+  FakeCluster cluster(2);
+  cluster.CreateTopic("t", 2);  // two leaders: one long poll gets cancelled
+  ConsumerOptions options = Options(cluster);
+  options.fetch_max_wait = absl::Seconds(5);
+  Consumer consumer(options);
+  ASSERT_TRUE(consumer
+                  .Assign({{"t", 0, StartOffset::Latest()}, {"t", 1, StartOffset::Latest()}})
+                  .ok());
+  std::thread writer([&cluster] {
+    absl::SleepFor(absl::Milliseconds(100));
+    cluster.Append("t", 1, {"hello"});
+  });
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::vector<ConsumerRecord>> got = consumer.Poll(absl::Seconds(10));
+  const absl::Duration took = absl::Now() - start;
+  writer.join();
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(Values(*got), (std::vector<std::string>{"hello"}));
+  EXPECT_LT(took, absl::Seconds(5));  // did not sit out the other broker's long poll
+}
+
+TEST(ConsumerTest, RoundTripWithTheProducer) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 3);
+  ProducerOptions producer_options;
+  producer_options.client = cluster.Options();
+  Producer producer(producer_options);
+  for (int i = 0; i < 30; ++i) {
+    ProducerRecord r;
+    r.topic = "t";
+    r.key = "k" + std::to_string(i);
+    r.value = "v" + std::to_string(i);
+    r.headers = {{"i", std::to_string(i)}};
+    r.timestamp_ms = 5000 + i;
+    ASSERT_TRUE(producer.Send(r).ok());
+  }
+  ASSERT_TRUE(producer.Flush().ok());
+  Consumer consumer(Options(cluster));
+  std::vector<PartitionAssignment> all;
+  for (int p = 0; p < 3; ++p) all.push_back({"t", p, StartOffset::Earliest()});
+  ASSERT_TRUE(consumer.Assign(all).ok());
+  std::vector<ConsumerRecord> records = PollN(consumer, 30);
+  ASSERT_EQ(records.size(), 30u);
+  std::set<std::string> seen;
+  for (const ConsumerRecord& r : records) {
+    const std::string i = r.key->substr(1);
+    EXPECT_EQ(*r.value, "v" + i);
+    EXPECT_EQ(r.timestamp_ms, 5000 + std::stoi(i));
+    ASSERT_EQ(r.headers.size(), 1u);
+    EXPECT_EQ(r.headers[0].second, i);
+    seen.insert(i);
+  }
+  EXPECT_EQ(seen.size(), 30u);
+}
+
+}  // namespace
+}  // namespace runnel::client

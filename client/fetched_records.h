@@ -1,0 +1,33 @@
+// Turning a Fetch answer's record bytes into records at or after the
+// consumer's position. A Fetch returns whole stored batches, so the first
+// batch may begin before the requested offset: those earlier records were
+// already delivered and must be skipped, while the position still advances
+// past every batch read (offsets inside a batch may have gaps).
+//
+// Thread-safety: pure function.
+#ifndef RUNNEL_CLIENT_FETCHED_RECORDS_H_
+#define RUNNEL_CLIENT_FETCHED_RECORDS_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "proto/batch/record_batch.h"
+
+namespace runnel::client {
+
+// Appends to `out` the records of `data` (zero or more whole batches, back to
+// back, as FetchPartitionResponse.records holds them) whose offset is at
+// least *position, and sets *position past the last batch read. Batches that
+// end before *position are skipped without decoding; control batches
+// (transaction markers) are skipped but advance the position. A trailing
+// partial batch is ignored (the next fetch re-reads it). With `verify`, each
+// batch's CRC and structure is checked first. DATA_LOSS naming the batch's
+// base offset if a batch is corrupt; records before it are kept.
+absl::Status DecodeFetchedRecords(absl::string_view data, bool verify, int64_t* position,
+                                  std::vector<runnel::batch::Record>* out);
+
+}  // namespace runnel::client
+
+#endif  // RUNNEL_CLIENT_FETCHED_RECORDS_H_

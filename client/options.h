@@ -1,0 +1,116 @@
+// Configuration of the Runnel client: ClientOptions (connection, timeouts,
+// retries), shared by Admin, Producer and Consumer, plus ProducerOptions and
+// ConsumerOptions. Defaults follow Kafka's client defaults where one exists,
+// so behaviour is unsurprising to Kafka users.
+//
+// Thread-safety: plain values; copy freely. RetryBackoff is a pure function.
+#ifndef RUNNEL_CLIENT_OPTIONS_H_
+#define RUNNEL_CLIENT_OPTIONS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <grpcpp/channel.h>
+#include <grpcpp/support/channel_arguments.h>
+
+#include "absl/time/time.h"
+#include "proto/batch/record_batch.h"
+#include "proto/runnel/v1/types.pb.h"
+
+namespace runnel::client {
+
+// Makes the gRPC channel for a broker address. `args` carries the client's
+// channel settings (message size, reconnect backoff) and should be honoured.
+using ChannelFactory = std::function<std::shared_ptr<grpc::Channel>(
+    const std::string& address, const grpc::ChannelArguments& args)>;
+
+struct ClientOptions {
+  // host:port of any broker. The client learns the other brokers from its
+  // Metadata answer; Admin calls always go here.
+  std::string bootstrap = "127.0.0.1:9092";
+
+  // How long to wait to reach a broker and receive its Metadata answer before
+  // reporting it unreachable. Short, so that a wrong address fails fast.
+  absl::Duration connect_timeout = absl::Seconds(5);
+
+  // Deadline of every other RPC (Admin calls, Produce, ListOffsets). Fetch
+  // adds its long-poll wait to it. Also sent as ProduceRequest.timeout_ms.
+  absl::Duration request_timeout = absl::Seconds(30);
+
+  // Retries of a request that failed with a retriable error (leader moved,
+  // broker unreachable...), each after a metadata refresh and a backoff. For
+  // the consumer: consecutive failures of one partition before Poll reports
+  // the error. With the default backoffs 20 retries span about 17.5 s, enough
+  // to ride out a leader failover (6 s broker session timeout plus election).
+  // The producer is bounded by ProducerOptions::delivery_timeout instead.
+  int max_retries = 20;
+
+  // Backoff before retry n (0-based): min(retry_backoff * 2^n, retry_backoff_max).
+  // retry_backoff_max also caps gRPC's reconnect backoff, so a restarted
+  // broker is found again within about a second.
+  absl::Duration retry_backoff = absl::Milliseconds(100);
+  absl::Duration retry_backoff_max = absl::Seconds(1);
+
+  // Admin::CreateTopic waits up to this long for the bootstrap broker's
+  // metadata to show the new topic with a leader for every partition, so that
+  // a produce right after it finds the topic. Zero: do not wait.
+  absl::Duration topic_propagation_timeout = absl::Seconds(10);
+
+  // Makes the channel for a broker address. Null: an insecure TCP channel.
+  // Tests inject in-process channels here.
+  ChannelFactory channel_factory;
+};
+
+// The sleep before retry `attempt` (0-based), as documented above.
+absl::Duration RetryBackoff(const ClientOptions& options, int attempt);
+
+struct ProducerOptions {
+  ClientOptions client;
+
+  // What the broker waits for before acknowledging. Kafka's default (all).
+  runnel::v1::Acks acks = runnel::v1::ACKS_ALL;
+
+  // A partition's open batch is sealed, and sent, when the next record would
+  // take it past this many bytes. Kafka's batch.size default (16 KiB).
+  size_t batch_bytes = 16 * 1024;
+
+  // Upper bound on the record bytes in one Produce request, and so on one
+  // record. Kafka's max.request.size default (1 MiB); it also keeps requests
+  // under gRPC's default 4 MiB receive limit on the broker.
+  size_t max_request_bytes = 1024 * 1024;
+
+  // A record that is not acknowledged this long after its batch was sealed
+  // fails with DEADLINE_EXCEEDED, and retries stop. Kafka's
+  // delivery.timeout.ms default (2 minutes).
+  absl::Duration delivery_timeout = absl::Minutes(2);
+
+  // Codec of produced batches.
+  runnel::batch::Compression compression = runnel::batch::Compression::kNone;
+};
+
+struct ConsumerOptions {
+  ClientOptions client;
+
+  // Longest a broker holds a Fetch waiting for data (Kafka's fetch.max.wait.ms).
+  // Poll never waits past its own timeout.
+  absl::Duration fetch_max_wait = absl::Milliseconds(500);
+
+  // Bytes a broker waits for before answering a Fetch (fetch.min.bytes).
+  int32_t fetch_min_bytes = 1;
+
+  // Soft upper bounds on a Fetch answer and on each partition in it
+  // (fetch.max.bytes, max.partition.fetch.bytes).
+  int32_t fetch_max_bytes = 50 * 1024 * 1024;
+  int32_t max_partition_fetch_bytes = 1024 * 1024;
+
+  // Verify each fetched batch's CRC32C and structure before decoding it
+  // (Kafka's check.crcs). Catches corruption anywhere between producer and us.
+  bool check_crcs = true;
+};
+
+}  // namespace runnel::client
+
+#endif  // RUNNEL_CLIENT_OPTIONS_H_

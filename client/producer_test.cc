@@ -1,0 +1,308 @@
+#include "client/producer.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "client/errors.h"
+#include "client/partitioner.h"
+#include "client/testing/fake_cluster.h"
+#include "gtest/gtest.h"
+
+namespace runnel::client {
+namespace {
+
+using testing::FakeCluster;
+namespace v1 = runnel::v1;
+
+// Collects delivery outcomes, indexed in Send order (callbacks of different
+// partitions may come in any order).
+struct Outcomes {
+  std::vector<absl::StatusOr<RecordMetadata>> results;
+  int calls = 0;
+  DeliveryCallback Callback() {
+    size_t index = results.size();
+    results.emplace_back(absl::UnknownError("not delivered"));
+    return [this, index](const absl::StatusOr<RecordMetadata>& r) {
+      results[index] = r;
+      ++calls;
+    };
+  }
+};
+
+ProducerOptions Options(const FakeCluster& cluster) {
+  ProducerOptions o;
+  o.client = cluster.Options();
+  return o;
+}
+
+ProducerRecord Keyed(const std::string& topic, const std::string& key, const std::string& value) {
+  ProducerRecord r;
+  r.topic = topic;
+  r.key = key;
+  r.value = value;
+  return r;
+}
+
+ProducerRecord Unkeyed(const std::string& topic, const std::string& value) {
+  ProducerRecord r;
+  r.topic = topic;
+  r.value = value;
+  return r;
+}
+
+TEST(ProducerTest, KeyedRecordsGoToTheKafkaPartitionWithSequentialOffsets) {
+  FakeCluster cluster(3);
+  cluster.CreateTopic("orders", 5);
+  Producer producer(Options(cluster));
+  Outcomes out;
+  std::map<int32_t, int64_t> next_offset;
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(producer.Send(Keyed("orders", "key" + std::to_string(i), "v"), out.Callback())
+                    .ok());
+  }
+  EXPECT_EQ(producer.pending_records(), 50u);
+  ASSERT_TRUE(producer.Flush().ok());
+  EXPECT_EQ(producer.pending_records(), 0u);
+  ASSERT_EQ(out.calls, 50);
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(out.results[i].ok()) << out.results[i].status();
+    const RecordMetadata& m = *out.results[i];
+    EXPECT_EQ(m.topic, "orders");
+    EXPECT_EQ(m.partition, PartitionForKey("key" + std::to_string(i), 5));
+    EXPECT_EQ(m.offset, next_offset[m.partition]++);
+  }
+  // One Produce per leader broker, not per record.
+  EXPECT_EQ(cluster.produce_calls(), 3);
+  int total = 0;
+  for (int p = 0; p < 5; ++p) total += static_cast<int>(cluster.Records("orders", p).size());
+  EXPECT_EQ(total, 50);
+}
+
+TEST(ProducerTest, RecordsArriveIntact) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 1);
+  Producer producer(Options(cluster));
+  ProducerRecord r = Keyed("t", "k", "value");
+  r.headers = {{"trace", std::string("abc")}, {"empty", std::nullopt}};
+  r.timestamp_ms = 1234;
+  ASSERT_TRUE(producer.Send(r).ok());
+  ProducerRecord tombstone;
+  tombstone.topic = "t";
+  tombstone.key = "k";
+  ASSERT_TRUE(producer.Send(tombstone).ok());
+  ASSERT_TRUE(producer.Flush().ok());
+  std::vector<runnel::batch::Record> log = cluster.Records("t", 0);
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[0].key, "k");
+  EXPECT_EQ(log[0].value, "value");
+  EXPECT_EQ(log[0].timestamp, 1234);
+  EXPECT_EQ(log[0].headers, r.headers);
+  EXPECT_FALSE(log[1].value.has_value());
+  EXPECT_GT(log[1].timestamp, 1600000000000);  // defaulted to now
+}
+
+TEST(ProducerTest, UnkeyedRecordsStickToAPartitionPerBatch) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 3);
+  ProducerOptions options = Options(cluster);
+  options.batch_bytes = 1000;
+  Producer producer(options);
+  Outcomes out;
+  const std::string value(90, 'x');
+  for (int i = 0; i < 60; ++i) ASSERT_TRUE(producer.Send(Unkeyed("t", value), out.Callback()).ok());
+  ASSERT_TRUE(producer.Flush().ok());
+  ASSERT_EQ(out.calls, 60);
+  // Consecutive records share a partition until a batch fills; the partition
+  // then changes, and every partition gets some.
+  int switches = 0;
+  std::map<int32_t, int> per_partition;
+  for (size_t i = 0; i < out.results.size(); ++i) {
+    per_partition[out.results[i]->partition]++;
+    if (i > 0 && out.results[i]->partition != out.results[i - 1]->partition) ++switches;
+  }
+  EXPECT_EQ(per_partition.size(), 3u);
+  EXPECT_GE(switches, 3);
+  EXPECT_LE(switches, 10);  // about one per ~8-record batch, not per record
+}
+
+TEST(ProducerTest, FullBatchesAreSentBeforeFlush) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 1);
+  ProducerOptions options = Options(cluster);
+  options.batch_bytes = 500;
+  Producer producer(options);
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(producer.Send(Keyed("t", "k", std::string(100, 'v'))).ok());
+  EXPECT_GT(cluster.produce_calls(), 0);
+  EXPECT_GT(cluster.HighWatermark("t", 0), 0);
+  ASSERT_TRUE(producer.Flush().ok());
+  EXPECT_EQ(cluster.HighWatermark("t", 0), 20);
+  EXPECT_GT(cluster.BatchCount("t", 0), 1);
+}
+
+TEST(ProducerTest, ExplicitPartition) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 3);
+  Producer producer(Options(cluster));
+  ProducerRecord r = Keyed("t", "foobar", "v");
+  r.partition = 2;
+  ASSERT_TRUE(producer.Send(r).ok());
+  ASSERT_TRUE(producer.Flush().ok());
+  EXPECT_EQ(cluster.HighWatermark("t", 2), 1);
+}
+
+TEST(ProducerTest, ImmediateErrorsDoNotCallTheCallback) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 3);
+  Producer producer(Options(cluster));
+  Outcomes out;
+  ProducerRecord r = Unkeyed("t", "v");
+  r.partition = 5;
+  absl::Status s = producer.Send(r, out.Callback());
+  EXPECT_EQ(s.message(), "partition 5 out of range for topic 't' (3 partitions: 0-2)");
+  s = producer.Send(Unkeyed("nope", "v"), out.Callback());
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(s.message(), "topic 'nope' not found");
+  s = producer.Send(Unkeyed("bad name", "v"), out.Callback());
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  s = producer.Send(Unkeyed("t", std::string(2 << 20, 'x')), out.Callback());
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(producer.Flush().ok());
+  EXPECT_EQ(out.calls, 0);
+  EXPECT_EQ(cluster.produce_calls(), 0);
+}
+
+TEST(ProducerTest, FollowsALeaderMove) {
+  FakeCluster cluster(2);
+  cluster.CreateTopic("t", 1);  // led by broker 1
+  Producer producer(Options(cluster));
+  ASSERT_TRUE(producer.Send(Keyed("t", "k", "a")).ok());
+  ASSERT_TRUE(producer.Flush().ok());
+  cluster.SetLeader("t", 0, 2);  // the producer's metadata is now stale
+  Outcomes out;
+  ASSERT_TRUE(producer.Send(Keyed("t", "k", "b"), out.Callback()).ok());
+  ASSERT_TRUE(producer.Flush().ok());
+  ASSERT_TRUE(out.results[0].ok()) << out.results[0].status();
+  EXPECT_EQ(out.results[0]->offset, 1);
+  EXPECT_EQ(cluster.Records("t", 0).size(), 2u);
+}
+
+TEST(ProducerTest, RetriesRetriableErrors) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 1);
+  cluster.InjectError(FakeCluster::Rpc::kProduce, "t", 0, v1::ERROR_CODE_NOT_ENOUGH_REPLICAS,
+                      "1 of 2 in-sync replicas", 2);
+  Producer producer(Options(cluster));
+  Outcomes out;
+  ASSERT_TRUE(producer.Send(Keyed("t", "k", "v"), out.Callback()).ok());
+  ASSERT_TRUE(producer.Flush().ok());
+  ASSERT_TRUE(out.results[0].ok());
+  EXPECT_EQ(cluster.produce_calls(), 3);
+  EXPECT_EQ(cluster.Records("t", 0).size(), 1u);
+}
+
+TEST(ProducerTest, RetriesKeepAPartitionsOrder) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 1);
+  ProducerOptions options = Options(cluster);
+  options.batch_bytes = 200;  // several batches
+  Producer producer(options);
+  cluster.InjectError(FakeCluster::Rpc::kProduce, "t", 0, v1::ERROR_CODE_NOT_LEADER, "", 1);
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_TRUE(producer.Send(Keyed("t", "k", "value-" + std::to_string(i))).ok());
+  }
+  ASSERT_TRUE(producer.Flush().ok());
+  std::vector<runnel::batch::Record> log = cluster.Records("t", 0);
+  ASSERT_EQ(log.size(), 30u);
+  for (int i = 0; i < 30; ++i) EXPECT_EQ(log[i].value, "value-" + std::to_string(i));
+}
+
+TEST(ProducerTest, FatalErrorsReachCallbacksAndFlush) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 2);
+  cluster.InjectError(FakeCluster::Rpc::kProduce, "t", 0, v1::ERROR_CODE_BATCH_TOO_LARGE,
+                      "batch of 99 bytes exceeds max.message.bytes 10");
+  Producer producer(Options(cluster));
+  Outcomes out;
+  ProducerRecord r0 = Unkeyed("t", "a");
+  r0.partition = 0;
+  ProducerRecord r1 = Unkeyed("t", "b");
+  r1.partition = 1;
+  ASSERT_TRUE(producer.Send(r0, out.Callback()).ok());
+  ASSERT_TRUE(producer.Send(r1, out.Callback()).ok());
+  absl::Status flushed = producer.Flush();
+  EXPECT_EQ(flushed.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(flushed.message(), "batch of 99 bytes exceeds max.message.bytes 10");
+  ASSERT_EQ(out.calls, 2);
+  EXPECT_FALSE(out.results[0].ok());
+  int failed = 0;
+  for (const auto& r : out.results) failed += r.ok() ? 0 : 1;
+  EXPECT_EQ(failed, 1);
+  EXPECT_EQ(cluster.HighWatermark("t", 1), 1);
+  // The failure is reported once; the next Flush starts clean.
+  EXPECT_TRUE(producer.Flush().ok());
+}
+
+TEST(ProducerTest, GivesUpAfterTheDeliveryTimeout) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 1);
+  ProducerOptions options = Options(cluster);
+  options.delivery_timeout = absl::Milliseconds(200);
+  Producer producer(options);
+  ASSERT_TRUE(producer.Send(Keyed("t", "k", "warm-up")).ok());
+  ASSERT_TRUE(producer.Flush().ok());
+  cluster.SetBrokerDown(1, true);
+  Outcomes out;
+  ASSERT_TRUE(producer.Send(Keyed("t", "k", "v"), out.Callback()).ok());
+  absl::Status s = producer.Flush();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_NE(s.message().find("delivery to t-0 timed out"), absl::string_view::npos) << s;
+  ASSERT_EQ(out.calls, 1);
+  EXPECT_FALSE(out.results[0].ok());
+}
+
+TEST(ProducerTest, AcksNoneReportsNoOffset) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 1);
+  ProducerOptions options = Options(cluster);
+  options.acks = v1::ACKS_NONE;
+  Producer producer(options);
+  Outcomes out;
+  ASSERT_TRUE(producer.Send(Keyed("t", "k", "v"), out.Callback()).ok());
+  ASSERT_TRUE(producer.Flush().ok());
+  ASSERT_TRUE(out.results[0].ok());
+  EXPECT_EQ(out.results[0]->offset, -1);
+}
+
+TEST(ProducerTest, CallbacksMaySendAgain) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 1);
+  Producer producer(Options(cluster));
+  bool resent = false;
+  ASSERT_TRUE(producer
+                  .Send(Keyed("t", "k", "first"),
+                        [&](const absl::StatusOr<RecordMetadata>&) {
+                          resent = producer.Send(Keyed("t", "k", "second")).ok();
+                        })
+                  .ok());
+  ASSERT_TRUE(producer.Flush().ok());
+  EXPECT_TRUE(resent);
+  ASSERT_TRUE(producer.Flush().ok());
+  EXPECT_EQ(cluster.HighWatermark("t", 0), 2);
+}
+
+TEST(ProducerTest, DestructionCancelsUnsentRecords) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 1);
+  Outcomes out;
+  {
+    Producer producer(Options(cluster));
+    ASSERT_TRUE(producer.Send(Keyed("t", "k", "v"), out.Callback()).ok());
+  }
+  ASSERT_EQ(out.calls, 1);
+  EXPECT_EQ(out.results[0].status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(cluster.produce_calls(), 0);
+}
+
+}  // namespace
+}  // namespace runnel::client
