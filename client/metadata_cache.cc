@@ -36,6 +36,10 @@ std::shared_ptr<grpc::Channel> MetadataCache::Channel(const std::string& address
               static_cast<int>(absl::ToInt64Milliseconds(options_.retry_backoff)));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
               static_cast<int>(absl::ToInt64Milliseconds(options_.retry_backoff_max)));
+  // After a failed connection gRPC re-resolves the name, by default at most
+  // every 30 s (even for an IP literal); that would stall reconnection too.
+  args.SetInt(GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS,
+              static_cast<int>(absl::ToInt64Milliseconds(options_.retry_backoff)));
   std::shared_ptr<grpc::Channel> channel =
       options_.channel_factory
           ? options_.channel_factory(address, args)

@@ -20,7 +20,16 @@ std::unique_ptr<grpc::ClientContext> NewContext(absl::Duration timeout) {
 CoordinatorLink::CoordinatorLink(CoordinatorLinkOptions options, MetadataCache* cache,
                                  Listener listener)
     : options_(std::move(options)), cache_(cache), listener_(std::move(listener)) {
-  channel_ = grpc::CreateChannel(options_.coordinator_address, grpc::InsecureChannelCredentials());
+  // gRPC's default reconnect backoff grows to two minutes; a broker must
+  // notice a restarted coordinator within a heartbeat or two.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  // Re-resolution after a failure is otherwise limited to every 30 s.
+  args.SetInt(GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS, 100);
+  channel_ = grpc::CreateCustomChannel(options_.coordinator_address,
+                                       grpc::InsecureChannelCredentials(), args);
   coordinator_ = runnel::v1::Coordinator::NewStub(channel_);
   admin_ = runnel::v1::Admin::NewStub(channel_);
 }

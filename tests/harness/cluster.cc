@@ -4,9 +4,24 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "proto/runnel/v1/admin.grpc.pb.h"
 #include "proto/runnel/v1/broker.grpc.pb.h"
 
 namespace runnel::testing {
+
+namespace {
+// A channel that retries connecting every 100 ms: the process behind it may
+// still be starting, and gRPC's default backoff and its 30 s minimum between
+// name re-resolutions would add seconds.
+std::shared_ptr<grpc::Channel> FastChannel(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS, 100);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+}  // namespace
 
 TestCluster::TestCluster(TestClusterOptions options) : options_(std::move(options)) {
   root_ = MakeTempDir("cluster");
@@ -53,6 +68,7 @@ void TestCluster::StartBroker(int i) {
 
 absl::Status TestCluster::Start() {
   StartCoordinator();
+  if (absl::Status s = WaitForCoordinator(); !s.ok()) return s;
   for (int i = 0; i < options_.brokers; ++i) StartBroker(i);
   for (int i = 0; i < options_.brokers; ++i) {
     if (absl::Status s = WaitForBroker(i); !s.ok()) return s;
@@ -60,9 +76,31 @@ absl::Status TestCluster::Start() {
   return absl::OkStatus();
 }
 
+absl::Status TestCluster::WaitForCoordinator(absl::Duration timeout) {
+  auto stub = runnel::v1::Admin::NewStub(
+      FastChannel(coordinator_address()));
+  absl::Time deadline = absl::Now() + timeout;
+  std::string last_error = "no answer";
+  while (absl::Now() < deadline) {
+    if (!coordinator_->running()) {
+      return absl::InternalError(absl::StrCat("coordinator exited; stderr:\n",
+                                              coordinator_->Stderr()));
+    }
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
+    runnel::v1::ListTopicsResponse resp;
+    grpc::Status s = stub->ListTopics(&ctx, runnel::v1::ListTopicsRequest(), &resp);
+    if (s.ok()) return absl::OkStatus();
+    last_error = s.error_message();
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return absl::DeadlineExceededError(absl::StrCat("coordinator not ready: ", last_error,
+                                                  "; stderr:\n", coordinator_->Stderr()));
+}
+
 absl::Status TestCluster::WaitForBroker(int i, absl::Duration timeout) {
   auto stub = runnel::v1::Broker::NewStub(
-      grpc::CreateChannel(broker_address(i), grpc::InsecureChannelCredentials()));
+      FastChannel(broker_address(i)));
   absl::Time deadline = absl::Now() + timeout;
   std::string last_error = "no answer";
   while (absl::Now() < deadline) {
@@ -105,6 +143,7 @@ void TestCluster::KillCoordinator() { coordinator_->Kill(); }
 absl::Status TestCluster::RestartCoordinator() {
   coordinator_->Kill();
   StartCoordinator();
+  if (absl::Status s = WaitForCoordinator(); !s.ok()) return s;
   for (int i = 0; i < options_.brokers; ++i) {
     if (!brokers_[i]->running()) continue;
     if (absl::Status s = WaitForBroker(i); !s.ok()) return s;

@@ -48,6 +48,8 @@ class TestCluster {
   Process& broker(int i) { return *brokers_[i]; }
   Process& coordinator() { return *coordinator_; }
 
+  // Waits until the coordinator answers Admin calls.
+  absl::Status WaitForCoordinator(absl::Duration timeout = absl::Seconds(30));
   // Waits until broker `i` answers Metadata listing itself alive.
   absl::Status WaitForBroker(int i, absl::Duration timeout = absl::Seconds(30));
 
