@@ -85,4 +85,18 @@ absl::StatusOr<v1::DescribeClusterResponse> Admin::DescribeCluster() {
       &v1::Admin::Stub::DescribeCluster, v1::DescribeClusterRequest());
 }
 
+absl::StatusOr<v1::AlterTopicConfigResponse> Admin::AlterTopicConfig(
+    const std::string& name, const std::map<std::string, std::string>& set,
+    const std::vector<std::string>& reset) {
+  v1::AlterTopicConfigRequest request;
+  request.set_name(name);
+  request.mutable_set()->insert(set.begin(), set.end());
+  for (const std::string& key : reset) request.add_reset(key);
+  auto response = Call<v1::AlterTopicConfigRequest, v1::AlterTopicConfigResponse>(
+      &v1::Admin::Stub::AlterTopicConfig, request);
+  // The cached TopicInfo carries the old configs.
+  if (response.ok()) metadata_->Invalidate(name);
+  return response;
+}
+
 }  // namespace runnel::client

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -44,6 +45,14 @@ class Admin {
   absl::StatusOr<runnel::v1::DescribeTopicResponse> DescribeTopic(const std::string& name);
 
   absl::StatusOr<runnel::v1::DescribeClusterResponse> DescribeCluster();
+
+  // Sets the `set` config overrides and removes those named in `reset` (back
+  // to the default), all or nothing. Brokers apply the change within a
+  // heartbeat interval. NOT_FOUND for an unknown topic; INVALID_ARGUMENT
+  // naming the key for an unknown key or a bad value.
+  absl::StatusOr<runnel::v1::AlterTopicConfigResponse> AlterTopicConfig(
+      const std::string& name, const std::map<std::string, std::string>& set,
+      const std::vector<std::string>& reset = {});
 
   MetadataCache& metadata() { return *metadata_; }
 

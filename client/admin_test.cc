@@ -50,6 +50,24 @@ TEST(AdminTest, ServerErrorsKeepCodeAndMessage) {
   EXPECT_EQ(missing.status().message(), "topic 'nope' not found");
 }
 
+TEST(AdminTest, AlterTopicConfigSetsResetsAndRefreshesTheCache) {
+  FakeCluster cluster(1);
+  Admin admin(cluster.Options());
+  ASSERT_TRUE(admin.CreateTopic("orders", 1, 1, {{"cleanup.policy", "compact"}}).ok());
+  ASSERT_TRUE(admin.metadata().Topic("orders").ok());  // cached with the old configs
+  auto altered = admin.AlterTopicConfig("orders", {{"retention.ms", "1000"}}, {"cleanup.policy"});
+  ASSERT_TRUE(altered.ok()) << altered.status();
+  EXPECT_EQ(altered->topic().configs_size(), 1);
+  EXPECT_EQ(altered->topic().configs().at("retention.ms"), "1000");
+  auto cached = admin.metadata().Topic("orders");
+  ASSERT_TRUE(cached.ok());
+  EXPECT_EQ(cached->configs().count("cleanup.policy"), 0u);
+
+  auto missing = admin.AlterTopicConfig("nope", {{"retention.ms", "1"}});
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(missing.status().message(), "topic 'nope' not found");
+}
+
 TEST(AdminTest, DescribeCluster) {
   FakeCluster cluster(2);
   cluster.CreateTopic("orders", 4);

@@ -28,16 +28,13 @@ inline absl::Status InvalidTopicNameError(absl::string_view name, absl::string_v
   return absl::InvalidArgumentError(absl::StrCat("invalid topic name '", name, "': ", why));
 }
 
-// A topic config key we do not know; lists the known ones so the fix is obvious.
-inline absl::Status UnknownTopicConfigError(absl::string_view key, absl::string_view known) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown topic config '", key, "' (known: ", known, ")"));
-}
+// Topic config errors (unknown key, bad value) are common/topic_config.h's,
+// shared with the brokers.
 
-inline absl::Status InvalidTopicConfigError(absl::string_view key, absl::string_view value,
-                                            absl::string_view expected) {
+// An AlterTopicConfig request that both sets and resets one key.
+inline absl::Status TopicConfigSetAndResetError(absl::string_view key) {
   return absl::InvalidArgumentError(
-      absl::StrCat("invalid value '", value, "' for topic config '", key, "': ", expected));
+      absl::StrCat("topic config '", key, "' is both set and reset"));
 }
 
 // --- Brokers ----------------------------------------------------------------

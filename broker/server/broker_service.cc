@@ -109,4 +109,12 @@ grpc::Status AdminForwarder::DescribeCluster(grpc::ServerContext* ctx,
   return Forward(ctx, &runnel::v1::Admin::Stub::DescribeCluster, *req, resp, false);
 }
 
+grpc::Status AdminForwarder::AlterTopicConfig(grpc::ServerContext* ctx,
+                                              const runnel::v1::AlterTopicConfigRequest* req,
+                                              runnel::v1::AlterTopicConfigResponse* resp) {
+  // Refreshing applies the new configs here at once; other brokers follow at
+  // their next heartbeat.
+  return Forward(ctx, &runnel::v1::Admin::Stub::AlterTopicConfig, *req, resp, true);
+}
+
 }  // namespace runnel::server

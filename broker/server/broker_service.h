@@ -55,6 +55,9 @@ class AdminForwarder final : public runnel::v1::Admin::Service {
   grpc::Status DescribeCluster(grpc::ServerContext* ctx,
                                const runnel::v1::DescribeClusterRequest* req,
                                runnel::v1::DescribeClusterResponse* resp) override;
+  grpc::Status AlterTopicConfig(grpc::ServerContext* ctx,
+                                const runnel::v1::AlterTopicConfigRequest* req,
+                                runnel::v1::AlterTopicConfigResponse* resp) override;
 
  private:
   // Calls `method` on the coordinator's Admin stub with the caller's deadline

@@ -1,12 +1,14 @@
 #include "client/cli/command.h"
 
 #include <limits>
+#include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "client/types.h"
 #include "common/flags.h"
+#include "common/topic_config.h"
 
 namespace runnel::client::cli {
 namespace {
@@ -34,10 +36,22 @@ const Spec kSpecs[] = {
      "Prints the topic names on stdout, one per line, sorted.\n"},
     {"topic describe", CommandKind::kTopicDescribe, "NAME", "NAME",
      "Show a topic's partitions and configs.",
-     "Prints on stdout a line for the topic, then a line per partition, fields separated by TAB:\n"
+     "Prints on stdout a line for the topic, a line per partition, then a line per topic config\n"
+     "(every known key, with its effective value), fields separated by TAB:\n"
      "  Topic: NAME  TopicId: ID  PartitionCount: P  ReplicationFactor: R  Configs: K=V,K2=V2\n"
      "  <TAB>Partition: 0  Leader: 1  LeaderEpoch: 0  Replicas: 1,2  Isr: 1,2  PartitionEpoch: 0\n"
-     "Leader is \"none\" for a partition without a leader; Configs is \"none\" without overrides.\n"},
+     "  <TAB>Config: cleanup.policy=delete  Source: default\n"
+     "  <TAB>Config: retention.ms=1000  Source: override\n"
+     "Leader is \"none\" for a partition without a leader. The topic line's Configs lists only\n"
+     "the topic's overrides (\"none\" without any); Source is override for a value set on the\n"
+     "topic, default otherwise.\n"},
+    {"topic alter-config", CommandKind::kTopicAlterConfig, "NAME",
+     "NAME [--config=KEY=VALUE ...] [--reset=KEY ...]", "Change a topic's configs.",
+     "Changes the config overrides of topic NAME: each --config=KEY=VALUE sets one, each\n"
+     "--reset=KEY removes one so that the default applies again. All or nothing: if any key or\n"
+     "value is refused, nothing changes. Brokers apply the change within a heartbeat interval.\n"
+     "Prints on stdout the changed keys with their values now, a reset one marked (default):\n"
+     "  altered topic 'NAME': retention.ms=1000, cleanup.policy=delete (default)\n"},
     {"topic delete", CommandKind::kTopicDelete, "NAME", "NAME", "Delete a topic.",
      "Deletes topic NAME and its data. Prints on stdout: deleted topic 'NAME'\n"},
     {"produce", CommandKind::kProduce, "TOPIC",
@@ -88,6 +102,7 @@ struct RawFlags {
   int64_t partitions = 0;
   int64_t replication_factor = 0;
   std::vector<std::string> configs;
+  std::vector<std::string> resets;
   std::string key_separator;
   std::string partition;
   std::string acks;
@@ -109,6 +124,13 @@ void Register(CommandKind kind, FlagSet& flags, RawFlags& raw) {
                 "Replicas of each partition, at least 1 and at most the live brokers.");
       flags.Repeated("config", &raw.configs,
                      "A topic config override KEY=VALUE (e.g. retention.ms=86400000); repeatable.");
+      break;
+    case CommandKind::kTopicAlterConfig:
+      flags.Repeated("config", &raw.configs,
+                     "Set a topic config override KEY=VALUE (e.g. retention.ms=86400000); "
+                     "repeatable.");
+      flags.Repeated("reset", &raw.resets,
+                     "Remove the override of config KEY, back to the default; repeatable.");
       break;
     case CommandKind::kProduce:
       flags.String("key-separator", &raw.key_separator, "",
@@ -149,6 +171,39 @@ absl::StatusOr<std::optional<int64_t>> OptionalInt(absl::string_view flag, const
   return value;
 }
 
+// --config=KEY=VALUE flags into `configs`; each key at most once.
+absl::Status ParseConfigFlags(const std::vector<std::string>& flags,
+                              std::map<std::string, std::string>* configs) {
+  for (const std::string& kv : flags) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Bad(absl::StrCat("invalid --config '", kv, "': expected KEY=VALUE"));
+    }
+    if (!configs->emplace(kv.substr(0, eq), kv.substr(eq + 1)).second) {
+      return Bad(absl::StrCat("--config key '", kv.substr(0, eq), "' given twice"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// --reset=KEY flags into `keys`, sorted; none may also be set by --config.
+absl::Status ParseResetFlags(const std::vector<std::string>& flags,
+                             const std::map<std::string, std::string>& configs,
+                             std::vector<std::string>* keys) {
+  std::set<std::string> seen;
+  for (const std::string& key : flags) {
+    if (key.empty()) return Bad("invalid --reset '': expected a config KEY");
+    if (!seen.insert(key).second) {
+      return Bad(absl::StrCat("--reset key '", key, "' given twice"));
+    }
+    if (configs.count(key) > 0) {
+      return Bad(absl::StrCat("config '", key, "' given to both --config and --reset"));
+    }
+  }
+  keys->assign(seen.begin(), seen.end());
+  return absl::OkStatus();
+}
+
 absl::Status Validate(const RawFlags& raw, Command* c) {
   const int64_t kInt32Max = std::numeric_limits<int32_t>::max();
   c->bootstrap = raw.bootstrap;
@@ -167,14 +222,15 @@ absl::Status Validate(const RawFlags& raw, Command* c) {
       }
       c->partitions = static_cast<int32_t>(raw.partitions);
       c->replication_factor = static_cast<int32_t>(raw.replication_factor);
-      for (const std::string& kv : raw.configs) {
-        size_t eq = kv.find('=');
-        if (eq == std::string::npos || eq == 0) {
-          return Bad(absl::StrCat("invalid --config '", kv, "': expected KEY=VALUE"));
-        }
-        if (!c->configs.emplace(kv.substr(0, eq), kv.substr(eq + 1)).second) {
-          return Bad(absl::StrCat("--config key '", kv.substr(0, eq), "' given twice"));
-        }
+      if (absl::Status s = ParseConfigFlags(raw.configs, &c->configs); !s.ok()) return s;
+      break;
+    case CommandKind::kTopicAlterConfig:
+      if (absl::Status s = ParseConfigFlags(raw.configs, &c->configs); !s.ok()) return s;
+      if (absl::Status s = ParseResetFlags(raw.resets, c->configs, &c->reset_configs); !s.ok()) {
+        return s;
+      }
+      if (c->configs.empty() && c->reset_configs.empty()) {
+        return Bad("nothing to alter: give --config=KEY=VALUE or --reset=KEY");
       }
       break;
     case CommandKind::kProduce: {
@@ -239,6 +295,15 @@ std::string Line(const Spec& s) {
                       "\n      ", s.summary, "\n");
 }
 
+// The topic configs with their defaults, for the help of the commands that set them.
+std::string TopicConfigHelp() {
+  std::string out = "Topic configs, with their defaults:\n";
+  for (const TopicConfigKey& k : KnownTopicConfigKeys()) {
+    absl::StrAppend(&out, "  ", k.key, "=", k.default_value, "\n      ", k.help, "\n");
+  }
+  return out;
+}
+
 std::string GroupUsage(absl::string_view group) {
   std::string out = absl::StrCat("Usage: runnel ", group, " SUBCOMMAND ...\n\nSubcommands:\n");
   for (const Spec& s : kSpecs) {
@@ -299,7 +364,10 @@ absl::StatusOr<Command> ParseCommandLine(const std::vector<std::string>& args) {
   flags.LimitEnvTo({"bootstrap"});
   absl::StatusOr<std::vector<std::string>> positional = flags.Parse(rest);
   if (flags.help_requested()) {
-    return Help(absl::StrCat(flags.Help(), "\n", spec->details, "\n", kCommonHelp));
+    const bool sets_configs =
+        spec->kind == CommandKind::kTopicCreate || spec->kind == CommandKind::kTopicAlterConfig;
+    return Help(absl::StrCat(flags.Help(), "\n", spec->details, "\n",
+                             sets_configs ? TopicConfigHelp() + "\n" : "", kCommonHelp));
   }
   const std::string see = absl::StrCat(" (see '", program, " --help')");
   if (!positional.ok()) return Bad(absl::StrCat(positional.status().message(), see));

@@ -27,6 +27,7 @@ enum class CommandKind {
   kTopicCreate,
   kTopicList,
   kTopicDescribe,
+  kTopicAlterConfig,
   kTopicDelete,
   kProduce,
   kConsume,
@@ -37,12 +38,16 @@ struct Command {
   CommandKind kind = CommandKind::kHelp;
   std::string help_text;  // kHelp only
   std::string bootstrap = "127.0.0.1:9092";
-  std::string topic;  // topic create/describe/delete, produce, consume
+  std::string topic;  // topic create/describe/alter-config/delete, produce, consume
 
   // topic create
   int32_t partitions = 1;
   int32_t replication_factor = 1;
+
+  // topic create and alter-config: config overrides to set (--config=KEY=VALUE)
   std::map<std::string, std::string> configs;
+  // topic alter-config: config overrides to remove (--reset=KEY), sorted
+  std::vector<std::string> reset_configs;
 
   // produce
   std::optional<std::string> key_separator;

@@ -1,6 +1,7 @@
 #include "client/cli/command.h"
 
 #include <cstdlib>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,60 @@ TEST_F(CommandTest, TopicCreate) {
 
   // A config value may itself contain '='.
   EXPECT_EQ(Parse({"topic", "create", "t", "--config=k=a=b"}).configs.at("k"), "a=b");
+}
+
+TEST_F(CommandTest, TopicAlterConfig) {
+  Command c = Parse({"topic", "alter-config", "orders", "--config=retention.ms=1000", "--config",
+                     "max.message.bytes=2000", "--reset=cleanup.policy", "--reset",
+                     "delete.retention.ms"});
+  EXPECT_EQ(c.kind, CommandKind::kTopicAlterConfig);
+  EXPECT_EQ(c.topic, "orders");
+  EXPECT_EQ(c.configs, (std::map<std::string, std::string>{{"max.message.bytes", "2000"},
+                                                           {"retention.ms", "1000"}}));
+  EXPECT_EQ(c.reset_configs, (std::vector<std::string>{"cleanup.policy", "delete.retention.ms"}));
+
+  Command only_set = Parse({"topic", "alter-config", "t", "--config=retention.ms=-1"});
+  EXPECT_EQ(only_set.configs.at("retention.ms"), "-1");
+  EXPECT_TRUE(only_set.reset_configs.empty());
+  Command only_reset = Parse({"topic", "alter-config", "t", "--reset=retention.ms"});
+  EXPECT_TRUE(only_reset.configs.empty());
+  EXPECT_EQ(only_reset.reset_configs, std::vector<std::string>{"retention.ms"});
+  // Keys and values are the server's to judge (it may know keys this CLI does not).
+  EXPECT_EQ(Parse({"topic", "alter-config", "t", "--config=some.new.key=x"}).configs.size(), 1u);
+
+  Command help = Parse({"topic", "alter-config", "--help"});
+  EXPECT_EQ(help.kind, CommandKind::kHelp);
+  EXPECT_NE(help.help_text.find("altered topic 'NAME': "), std::string::npos) << help.help_text;
+  EXPECT_NE(help.help_text.find("  retention.ms=604800000\n"), std::string::npos)
+      << help.help_text;
+  EXPECT_NE(Parse({"topic", "create", "--help"}).help_text.find("  max.message.bytes=1048576\n"),
+            std::string::npos);
+  EXPECT_NE(Parse({"topic", "--help"}).help_text.find("runnel topic alter-config NAME"),
+            std::string::npos);
+}
+
+TEST_F(CommandTest, TopicAlterConfigErrors) {
+  EXPECT_EQ(Error({"topic", "alter-config", "t"}),
+            "nothing to alter: give --config=KEY=VALUE or --reset=KEY");
+  EXPECT_EQ(
+      Error({"topic", "alter-config", "--config=retention.ms=1"}),
+      "missing NAME for 'runnel topic alter-config' (see 'runnel topic alter-config --help')");
+  EXPECT_EQ(Error({"topic", "alter-config", "t", "--config=retention.ms"}),
+            "invalid --config 'retention.ms': expected KEY=VALUE");
+  EXPECT_EQ(Error({"topic", "alter-config", "t", "--config=a=1", "--config=a=2"}),
+            "--config key 'a' given twice");
+  EXPECT_EQ(Error({"topic", "alter-config", "t", "--reset=a", "--reset=a"}),
+            "--reset key 'a' given twice");
+  EXPECT_EQ(Error({"topic", "alter-config", "t", "--reset="}),
+            "invalid --reset '': expected a config KEY");
+  EXPECT_EQ(Error({"topic", "alter-config", "t", "--config=a=1", "--reset=a"}),
+            "config 'a' given to both --config and --reset");
+  EXPECT_EQ(Error({"topic", "alter-config", "bad name", "--reset=a"}).rfind(
+                "invalid topic name 'bad name'", 0),
+            0u);
+  // --reset belongs to alter-config only.
+  EXPECT_EQ(Error({"topic", "create", "t", "--reset=a"}),
+            "unknown flag --reset (see 'runnel topic create --help')");
 }
 
 TEST_F(CommandTest, OtherTopicCommandsAndCluster) {

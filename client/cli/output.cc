@@ -1,9 +1,13 @@
 #include "client/cli/output.h"
 
+#include <algorithm>
 #include <map>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/topic_config.h"
 
 namespace runnel::client::cli {
 
@@ -31,9 +35,22 @@ std::string FormatTopicList(const v1::ListTopicsResponse& topics) {
   return out;
 }
 
+namespace {
+
+// The default of a known config key, or "" for a key this CLI does not know.
+std::string DefaultOf(const std::string& key) {
+  for (const TopicConfigKey& k : KnownTopicConfigKeys()) {
+    if (k.key == key) return k.default_value;
+  }
+  return "";
+}
+
+}  // namespace
+
 std::string FormatTopic(const v1::TopicInfo& topic) {
   // Sorted, since proto maps have no order.
-  std::map<std::string, std::string> configs(topic.configs().begin(), topic.configs().end());
+  const std::map<std::string, std::string> configs(topic.configs().begin(),
+                                                   topic.configs().end());
   std::string config_text =
       configs.empty() ? "none" : absl::StrJoin(configs, ",", absl::PairFormatter("="));
   std::string out = absl::StrCat("Topic: ", topic.name(), "\tTopicId: ", topic.topic_id(),
@@ -48,7 +65,36 @@ std::string FormatTopic(const v1::TopicInfo& topic) {
                     "\tIsr: ", absl::StrJoin(p.isr(), ","),
                     "\tPartitionEpoch: ", p.partition_epoch(), "\n");
   }
+  // Known keys with their defaults, overridden by the topic's (which may
+  // include keys from a newer server).
+  std::map<std::string, std::pair<std::string, const char*>> effective;
+  for (const TopicConfigKey& k : KnownTopicConfigKeys()) {
+    effective[k.key] = {k.default_value, "default"};
+  }
+  for (const auto& [key, value] : configs) effective[key] = {value, "override"};
+  for (const auto& [key, value_source] : effective) {
+    absl::StrAppend(&out, "\tConfig: ", key, "=", value_source.first,
+                    "\tSource: ", value_source.second, "\n");
+  }
   return out;
+}
+
+std::string FormatTopicAltered(const v1::TopicInfo& topic,
+                               const std::map<std::string, std::string>& set,
+                               const std::vector<std::string>& reset) {
+  std::vector<std::string> changes;
+  for (const auto& [key, requested] : set) {
+    auto it = topic.configs().find(key);
+    changes.push_back(absl::StrCat(key, "=", it != topic.configs().end() ? it->second : requested));
+  }
+  std::vector<std::string> reset_sorted = reset;
+  std::sort(reset_sorted.begin(), reset_sorted.end());
+  for (const std::string& key : reset_sorted) {
+    const std::string value = DefaultOf(key);
+    changes.push_back(absl::StrCat(key, value.empty() ? "" : "=", value, " (default)"));
+  }
+  return absl::StrCat("altered topic '", topic.name(), "': ", absl::StrJoin(changes, ", "),
+                      "\n");
 }
 
 std::string FormatCluster(const v1::DescribeClusterResponse& cluster) {

@@ -6,7 +6,9 @@
 #ifndef RUNNEL_CLIENT_CLI_OUTPUT_H_
 #define RUNNEL_CLIENT_CLI_OUTPUT_H_
 
+#include <map>
 #include <string>
+#include <vector>
 
 #include "client/types.h"
 #include "proto/runnel/v1/admin.pb.h"
@@ -30,8 +32,18 @@ std::string FormatTopicCreated(const runnel::v1::TopicInfo& topic);
 // Topic names, one per line.
 std::string FormatTopicList(const runnel::v1::ListTopicsResponse& topics);
 
-// `topic describe`: a topic line, then a TAB-indented line per partition.
+// `topic describe`: a topic line (its Configs field lists the overrides),
+// a TAB-indented line per partition, then one per config: every known key
+// (and any override this CLI does not know) with its effective value and
+// whether it is the topic's override or the default.
 std::string FormatTopic(const runnel::v1::TopicInfo& topic);
+
+// `topic alter-config`: "altered topic 'orders': retention.ms=1000,
+// cleanup.policy=delete (default)\n", the changed keys (set, then reset, each
+// sorted) with their values in `topic`, the topic after the change.
+std::string FormatTopicAltered(const runnel::v1::TopicInfo& topic,
+                               const std::map<std::string, std::string>& set,
+                               const std::vector<std::string>& reset);
 
 // `cluster info`: the cluster id line, then a line per broker.
 std::string FormatCluster(const runnel::v1::DescribeClusterResponse& cluster);

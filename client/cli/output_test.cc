@@ -53,17 +53,51 @@ v1::TopicInfo Orders() {
   return t;
 }
 
-TEST(FormatTopicTest, HeaderAndPartitionLines) {
+TEST(FormatTopicTest, HeaderPartitionAndConfigLines) {
   EXPECT_EQ(FormatTopic(Orders()),
             "Topic: orders\tTopicId: 7\tPartitionCount: 2\tReplicationFactor: 2\t"
             "Configs: cleanup.policy=delete,retention.ms=1000\n"
             "\tPartition: 0\tLeader: 1\tLeaderEpoch: 3\tReplicas: 1,2\tIsr: 1\tPartitionEpoch: 5\n"
             "\tPartition: 1\tLeader: none\tLeaderEpoch: 4\tReplicas: 1,2\tIsr: 1\t"
-            "PartitionEpoch: 5\n");
+            "PartitionEpoch: 5\n"
+            "\tConfig: cleanup.policy=delete\tSource: override\n"
+            "\tConfig: delete.retention.ms=86400000\tSource: default\n"
+            "\tConfig: max.message.bytes=1048576\tSource: default\n"
+            "\tConfig: min.compaction.lag.ms=0\tSource: default\n"
+            "\tConfig: min.insync.replicas=1\tSource: default\n"
+            "\tConfig: retention.bytes=-1\tSource: default\n"
+            "\tConfig: retention.ms=1000\tSource: override\n"
+            "\tConfig: unclean.leader.election.enable=false\tSource: default\n");
   v1::TopicInfo bare;
   bare.set_name("t");
-  EXPECT_EQ(FormatTopic(bare),
+  const std::string bare_text = FormatTopic(bare);
+  EXPECT_EQ(bare_text.substr(0, bare_text.find('\n') + 1),
             "Topic: t\tTopicId: 0\tPartitionCount: 0\tReplicationFactor: 0\tConfigs: none\n");
+  EXPECT_NE(bare_text.find("\tConfig: retention.ms=604800000\tSource: default\n"),
+            std::string::npos);
+}
+
+TEST(FormatTopicTest, OverridesUnknownToTheCliAreShownToo) {
+  v1::TopicInfo t;
+  t.set_name("t");
+  (*t.mutable_configs())["zz.future.key"] = "7";
+  const std::string text = FormatTopic(t);
+  EXPECT_NE(text.find("\tConfig: zz.future.key=7\tSource: override\n"), std::string::npos)
+      << text;
+}
+
+TEST(FormatTopicTest, Altered) {
+  v1::TopicInfo t = Orders();
+  EXPECT_EQ(FormatTopicAltered(t, {{"retention.ms", "1000"}}, {}),
+            "altered topic 'orders': retention.ms=1000\n");
+  t.mutable_configs()->erase("cleanup.policy");
+  (*t.mutable_configs())["max.message.bytes"] = "2000";
+  EXPECT_EQ(FormatTopicAltered(t, {{"retention.ms", "1000"}, {"max.message.bytes", "2000"}},
+                               {"min.insync.replicas", "cleanup.policy"}),
+            "altered topic 'orders': max.message.bytes=2000, retention.ms=1000, "
+            "cleanup.policy=delete (default), min.insync.replicas=1 (default)\n");
+  EXPECT_EQ(FormatTopicAltered(t, {}, {"zz.future.key"}),
+            "altered topic 'orders': zz.future.key (default)\n");
 }
 
 TEST(FormatTopicTest, CreatedAndList) {

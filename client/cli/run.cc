@@ -55,6 +55,12 @@ int RunAdmin(const Command& c, const ClientOptions& options, std::ostream& out,
       out << FormatTopic(topic->topic());
       break;
     }
+    case CommandKind::kTopicAlterConfig: {
+      auto altered = admin.AlterTopicConfig(c.topic, c.configs, c.reset_configs);
+      if (!altered.ok()) return Fail(err, altered.status());
+      out << FormatTopicAltered(altered->topic(), c.configs, c.reset_configs);
+      break;
+    }
     case CommandKind::kTopicDelete: {
       auto deleted = admin.DeleteTopic(c.topic);
       if (!deleted.ok()) return Fail(err, deleted.status());

@@ -79,7 +79,20 @@ TEST_F(RunTest, TopicLifecycle) {
   EXPECT_EQ(r.code, 0);
   EXPECT_EQ(r.out.rfind("Topic: orders\tTopicId: ", 0), 0u) << r.out;
   EXPECT_NE(r.out.find("Configs: retention.ms=5\n"), std::string::npos) << r.out;
-  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 4);
+  EXPECT_NE(r.out.find("\tConfig: retention.ms=5\tSource: override\n"), std::string::npos);
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 4 + 8);  // 3 partitions, 8 configs
+
+  r = Runnel({"topic", "alter-config", "orders", "--config=retention.ms=1000",
+              "--reset=cleanup.policy"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "altered topic 'orders': retention.ms=1000, cleanup.policy=delete (default)\n");
+  EXPECT_EQ(r.err, "");
+  r = Runnel({"topic", "describe", "orders"});
+  EXPECT_NE(r.out.find("Configs: retention.ms=1000\n"), std::string::npos) << r.out;
+  ExpectBadInput(Runnel({"topic", "alter-config", "nope", "--config=retention.ms=1"}),
+                 "topic 'nope' not found");
+  ExpectBadInput(Runnel({"topic", "alter-config", "orders"}),
+                 "nothing to alter: give --config=KEY=VALUE or --reset=KEY");
 
   r = Runnel({"topic", "delete", "orders"});
   EXPECT_EQ(r.code, 0);

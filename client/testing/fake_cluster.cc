@@ -373,6 +373,19 @@ class AdminService final : public v1::Admin::Service {
     return grpc::Status::OK;
   }
 
+  // Applies the change without checking keys or values (the coordinator's job).
+  grpc::Status AlterTopicConfig(grpc::ServerContext*, const v1::AlterTopicConfigRequest* request,
+                                v1::AlterTopicConfigResponse* response) override {
+    absl::MutexLock lock(&state_->mu);
+    if (state_->IsDown(id_)) return kDown;
+    auto it = state_->topics.find(request->name());
+    if (it == state_->topics.end()) return NotFound(request->name());
+    for (const std::string& key : request->reset()) it->second.configs.erase(key);
+    for (const auto& [key, value] : request->set()) it->second.configs[key] = value;
+    *response->mutable_topic() = state_->Describe(it->first, it->second);
+    return grpc::Status::OK;
+  }
+
   grpc::Status DescribeCluster(grpc::ServerContext*, const v1::DescribeClusterRequest*,
                                v1::DescribeClusterResponse* response) override {
     absl::MutexLock lock(&state_->mu);

@@ -1,7 +1,9 @@
 #include "coordinator/core/coordinator.h"
 
 #include <map>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/random/random.h"
 #include "absl/strings/escaping.h"
@@ -158,6 +160,22 @@ v1::DescribeClusterResponse Coordinator::DescribeCluster() {
     }
     *summary->mutable_broker() = std::move(b);
   }
+  return response;
+}
+
+absl::StatusOr<v1::AlterTopicConfigResponse> Coordinator::AlterTopicConfig(
+    const v1::AlterTopicConfigRequest& request) {
+  const std::map<std::string, std::string> set(request.set().begin(), request.set().end());
+  const std::vector<std::string> reset(request.reset().begin(), request.reset().end());
+
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<v1::TopicInfo> topic = topics_->AlterConfigs(request.name(), set, reset);
+  if (!topic.ok()) return topic.status();
+  RLOG(INFO) << "topic config altered" << Kv("topic", request.name())
+             << Kv("set", absl::StrJoin(set, ",", absl::PairFormatter("=")))
+             << Kv("reset", absl::StrJoin(reset, ","));
+  v1::AlterTopicConfigResponse response;
+  *response.mutable_topic() = std::move(*topic);
   return response;
 }
 

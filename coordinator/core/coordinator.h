@@ -60,6 +60,8 @@ class Coordinator {
   v1::ListTopicsResponse ListTopics();
   absl::StatusOr<v1::DescribeTopicResponse> DescribeTopic(const v1::DescribeTopicRequest& request);
   v1::DescribeClusterResponse DescribeCluster();
+  absl::StatusOr<v1::AlterTopicConfigResponse> AlterTopicConfig(
+      const v1::AlterTopicConfigRequest& request);
 
   // Fences every broker whose session has expired; returns their ids. The
   // server calls this periodically.

@@ -1,5 +1,6 @@
 #include "coordinator/core/coordinator.h"
 
+#include <map>
 #include <set>
 #include <thread>
 
@@ -57,6 +58,23 @@ class CoordinatorTest : public ::testing::Test {
     v1::DescribeTopicRequest request;
     request.set_name(name);
     return coordinator_->DescribeTopic(request);
+  }
+
+  absl::StatusOr<v1::AlterTopicConfigResponse> Alter(
+      const std::string& name, const std::map<std::string, std::string>& set,
+      const std::vector<std::string>& reset = {}) {
+    v1::AlterTopicConfigRequest request;
+    request.set_name(name);
+    request.mutable_set()->insert(set.begin(), set.end());
+    for (const std::string& key : reset) request.add_reset(key);
+    return coordinator_->AlterTopicConfig(request);
+  }
+
+  std::map<std::string, std::string> ConfigsOf(const std::string& name) {
+    auto described = Describe(name);
+    EXPECT_TRUE(described.ok()) << described.status();
+    if (!described.ok()) return {};
+    return {described->topic().configs().begin(), described->topic().configs().end()};
   }
 
   absl::Time now_ = absl::FromUnixSeconds(1'700'000'000);
@@ -206,6 +224,57 @@ TEST_F(CoordinatorTest, RestartKeepsStateAndGivesBrokersAGracePeriod) {
   EXPECT_TRUE(Describe("t").ok());
   EXPECT_EQ(Register(1), epoch + 1);
   EXPECT_EQ(Create("u", 1, 1)->topic().topic_id(), 2u);
+}
+
+TEST_F(CoordinatorTest, AlterTopicConfigIsPersistedAndReachesBrokersViaTheVersion) {
+  const int64_t epoch = Register(1);
+  v1::CreateTopicRequest create;
+  create.set_name("orders");
+  create.set_partitions(1);
+  (*create.mutable_configs())["cleanup.policy"] = "compact";
+  ASSERT_TRUE(coordinator_->CreateTopic(create).ok());
+  const int64_t before = Heartbeat(1, epoch)->metadata_version();
+
+  auto altered = Alter("orders", {{"retention.ms", "1000"}}, {"cleanup.policy"});
+  ASSERT_TRUE(altered.ok()) << altered.status();
+  const std::map<std::string, std::string> expected = {{"retention.ms", "1000"}};
+  const auto& configs = altered->topic().configs();
+  EXPECT_EQ((std::map<std::string, std::string>(configs.begin(), configs.end())), expected);
+  // A broker learns of the change from its heartbeat, then pulls the metadata.
+  EXPECT_EQ(Heartbeat(1, epoch)->metadata_version(), before + 1);
+  v1::ClusterMetadata md = coordinator_->GetClusterMetadata();
+  ASSERT_EQ(md.topics_size(), 1);
+  EXPECT_EQ(md.topics(0).configs().at("retention.ms"), "1000");
+
+  Reopen();
+  EXPECT_EQ(ConfigsOf("orders"), expected);
+  EXPECT_EQ(coordinator_->metadata_version(), before + 1);
+}
+
+TEST_F(CoordinatorTest, RefusedAlterTopicConfigLeavesTheTopicAsItWas) {
+  Register(1);
+  ASSERT_TRUE(Create("orders", 1, 1).ok());
+  ASSERT_TRUE(Alter("orders", {{"max.message.bytes", "2000"}}).ok());
+  const int64_t version = coordinator_->metadata_version();
+
+  auto missing = Alter("nope", {{"retention.ms", "1"}});
+  EXPECT_TRUE(absl::IsNotFound(missing.status()));
+  EXPECT_EQ(missing.status().message(), "topic 'nope' not found");
+
+  // One bad value spoils the whole request: the valid retention.ms is not applied either.
+  auto bad = Alter("orders", {{"retention.ms", "1"}, {"max.message.bytes", "-5"}});
+  EXPECT_TRUE(absl::IsInvalidArgument(bad.status()));
+  EXPECT_EQ(bad.status().message(),
+            "invalid value '-5' for topic config 'max.message.bytes': expected a number of bytes "
+            "from 1 to 2147483647");
+  auto unknown = Alter("orders", {}, {"retention.msec"});
+  EXPECT_TRUE(absl::IsInvalidArgument(unknown.status()));
+  EXPECT_EQ(unknown.status().message().rfind("unknown topic config 'retention.msec' (known: ", 0),
+            0u);
+
+  EXPECT_EQ(ConfigsOf("orders"),
+            (std::map<std::string, std::string>{{"max.message.bytes", "2000"}}));
+  EXPECT_EQ(coordinator_->metadata_version(), version);
 }
 
 TEST_F(CoordinatorTest, ConcurrentCreatesGetDistinctIds) {

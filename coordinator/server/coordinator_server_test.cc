@@ -101,6 +101,22 @@ TEST_F(CoordinatorServerTest, CreateAndDescribeTopicThroughARealChannel) {
       admin_stub_->DescribeCluster(&cluster_context, v1::DescribeClusterRequest(), &cluster).ok());
   ASSERT_EQ(cluster.brokers_size(), 1);
   EXPECT_EQ(cluster.brokers(0).partitions_led(), 3);
+
+  grpc::ClientContext alter_context;
+  v1::AlterTopicConfigRequest alter;
+  alter.set_name("orders");
+  (*alter.mutable_set())["retention.ms"] = "1000";
+  v1::AlterTopicConfigResponse altered;
+  s = admin_stub_->AlterTopicConfig(&alter_context, alter, &altered);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(altered.topic().configs().at("retention.ms"), "1000");
+
+  grpc::ClientContext bad_context;
+  (*alter.mutable_set())["retention.ms"] = "soon";
+  s = admin_stub_->AlterTopicConfig(&bad_context, alter, &altered);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message().rfind("invalid value 'soon' for topic config 'retention.ms'", 0), 0u)
+      << s.error_message();
 }
 
 TEST_F(CoordinatorServerTest, ErrorsMapToGrpcCodes) {
@@ -115,6 +131,14 @@ TEST_F(CoordinatorServerTest, ErrorsMapToGrpcCodes) {
   request.set_name("nope");
   v1::DescribeTopicResponse described;
   s = admin_stub_->DescribeTopic(&context, request, &described);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(s.error_message(), "topic 'nope' not found");
+
+  grpc::ClientContext alter_context;
+  v1::AlterTopicConfigRequest alter;
+  alter.set_name("nope");
+  v1::AlterTopicConfigResponse altered;
+  s = admin_stub_->AlterTopicConfig(&alter_context, alter, &altered);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(s.error_message(), "topic 'nope' not found");
 

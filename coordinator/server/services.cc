@@ -64,4 +64,10 @@ grpc::Status AdminService::DescribeCluster(grpc::ServerContext*, const v1::Descr
   return grpc::Status::OK;
 }
 
+grpc::Status AdminService::AlterTopicConfig(grpc::ServerContext*,
+                                            const v1::AlterTopicConfigRequest* request,
+                                            v1::AlterTopicConfigResponse* response) {
+  return Reply(core_->AlterTopicConfig(*request), response);
+}
+
 }  // namespace runnel::coordinator

@@ -45,6 +45,9 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status DescribeCluster(grpc::ServerContext* context,
                                const v1::DescribeClusterRequest* request,
                                v1::DescribeClusterResponse* response) override;
+  grpc::Status AlterTopicConfig(grpc::ServerContext* context,
+                                const v1::AlterTopicConfigRequest* request,
+                                v1::AlterTopicConfigResponse* response) override;
 
  private:
   Coordinator* core_;

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/topic_config.h"
 #include "coordinator/errors.h"
 #include "coordinator/placement/placement.h"
 #include "coordinator/store/keys.h"
@@ -101,6 +102,39 @@ absl::Status TopicTable::Delete(const std::string& name) {
   if (absl::Status s = store_->Commit(std::move(batch)); !s.ok()) return s;
   topics_.erase(name);
   return absl::OkStatus();
+}
+
+absl::StatusOr<v1::TopicInfo> TopicTable::AlterConfigs(
+    const std::string& name, const std::map<std::string, std::string>& set,
+    const std::vector<std::string>& reset) {
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return TopicNotFoundError(name);
+  const v1::TopicInfo& current = it->second;
+  const std::map<std::string, std::string> before(current.configs().begin(),
+                                                  current.configs().end());
+  std::map<std::string, std::string> configs = before;
+  for (const std::string& key : reset) {
+    // An override unknown to this version may still be removed.
+    if (!IsKnownTopicConfigKey(key) && before.count(key) == 0) {
+      return UnknownTopicConfigError(key);
+    }
+    if (set.count(key) > 0) return TopicConfigSetAndResetError(key);
+    configs.erase(key);
+  }
+  for (const auto& [key, value] : set) configs[key] = value;
+  if (absl::Status s = ValidateTopicConfigs(configs, current.replication_factor()); !s.ok()) {
+    return s;
+  }
+  if (configs == before) return current;
+
+  v1::TopicInfo altered = current;
+  altered.mutable_configs()->clear();
+  altered.mutable_configs()->insert(configs.begin(), configs.end());
+  store::WriteBatch batch;
+  batch.Put(store::TopicKey(name), altered.SerializeAsString());
+  if (absl::Status s = store_->Commit(std::move(batch)); !s.ok()) return s;
+  it->second = altered;
+  return altered;
 }
 
 absl::StatusOr<v1::TopicInfo> TopicTable::Describe(const std::string& name) const {

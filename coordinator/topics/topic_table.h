@@ -1,6 +1,6 @@
 // TopicTable: every topic of the cluster with its partitions' replica
 // placement and replication state; creates (validating and placing) and
-// deletes topics.
+// deletes topics and changes their configs.
 //
 // Durable: each topic is one record committed through the VersionedStore
 // (so each change bumps the metadata version), and topic ids come from a
@@ -54,6 +54,18 @@ class TopicTable {
 
   // NotFound if there is no such topic.
   absl::Status Delete(const std::string& name);
+
+  // Changes a topic's config overrides: each of `set` replaces or adds an
+  // override, each of `reset` removes one (back to the default; resetting a
+  // key that is not overridden is fine). The resulting overrides are
+  // validated as a whole, as at creation, and on any error nothing changes.
+  // A change that leaves the overrides as they were is not written, so it
+  // does not bump the metadata version. NotFound for an unknown topic;
+  // InvalidArgument for an unknown key (in `set` or `reset`), a bad value or
+  // a key both set and reset.
+  absl::StatusOr<v1::TopicInfo> AlterConfigs(const std::string& name,
+                                             const std::map<std::string, std::string>& set,
+                                             const std::vector<std::string>& reset);
 
   // NotFound if there is no such topic.
   absl::StatusOr<v1::TopicInfo> Describe(const std::string& name) const;

@@ -1,6 +1,7 @@
 #include "coordinator/topics/topic_table.h"
 
 #include <cstdlib>
+#include <map>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -144,7 +145,105 @@ TEST_F(TopicTableTest, EveryChangeBumpsTheMetadataVersion) {
   ASSERT_TRUE(table_->Create(Spec("a", 1), LiveBrokers(1)).ok());
   ASSERT_TRUE(table_->Create(Spec("b", 1), LiveBrokers(1)).ok());
   ASSERT_TRUE(table_->Delete("a").ok());
-  EXPECT_EQ(vstore_->version(), v + 3);
+  ASSERT_TRUE(table_->AlterConfigs("b", {{"retention.ms", "1"}}, {}).ok());
+  EXPECT_EQ(vstore_->version(), v + 4);
+}
+
+std::map<std::string, std::string> Configs(const v1::TopicInfo& topic) {
+  return std::map<std::string, std::string>(topic.configs().begin(), topic.configs().end());
+}
+
+TEST_F(TopicTableTest, AlterConfigsSetsAndResetsOverridesDurably) {
+  TopicSpec spec = Spec("orders", 2, 1);
+  spec.configs = {{"retention.ms", "1"}, {"cleanup.policy", "compact"}};
+  auto created = table_->Create(spec, LiveBrokers(1));
+  ASSERT_TRUE(created.ok()) << created.status();
+  const int64_t version = vstore_->version();
+
+  auto altered = table_->AlterConfigs(
+      "orders", {{"retention.ms", "1000"}, {"max.message.bytes", "2000"}}, {"cleanup.policy"});
+  ASSERT_TRUE(altered.ok()) << altered.status();
+  const std::map<std::string, std::string> expected = {{"max.message.bytes", "2000"},
+                                                       {"retention.ms", "1000"}};
+  EXPECT_EQ(Configs(*altered), expected);
+  EXPECT_EQ(vstore_->version(), version + 1);
+  // Only the configs change: same id, same partitions.
+  v1::TopicInfo rest = *altered;
+  rest.mutable_configs()->clear();
+  v1::TopicInfo created_rest = *created;
+  created_rest.mutable_configs()->clear();
+  EXPECT_EQ(rest.SerializeAsString(), created_rest.SerializeAsString());
+
+  Reopen();
+  auto described = table_->Describe("orders");
+  ASSERT_TRUE(described.ok());
+  EXPECT_EQ(Configs(*described), expected);
+  EXPECT_EQ(vstore_->version(), version + 1);
+}
+
+TEST_F(TopicTableTest, AlterConfigsThatChangesNothingWritesNothing) {
+  TopicSpec spec = Spec("t", 1);
+  spec.configs["retention.ms"] = "5";
+  ASSERT_TRUE(table_->Create(spec, LiveBrokers(1)).ok());
+  const int64_t version = vstore_->version();
+  auto same = table_->AlterConfigs("t", {{"retention.ms", "5"}}, {"cleanup.policy"});
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_EQ(Configs(*same), (std::map<std::string, std::string>{{"retention.ms", "5"}}));
+  EXPECT_EQ(vstore_->version(), version);
+}
+
+TEST_F(TopicTableTest, RefusedAlterConfigsChangesNothing) {
+  TopicSpec spec = Spec("t", 1, 2);
+  spec.configs["retention.ms"] = "5";
+  ASSERT_TRUE(table_->Create(spec, LiveBrokers(2)).ok());
+  const int64_t version = vstore_->version();
+  struct Case {
+    std::map<std::string, std::string> set;
+    std::vector<std::string> reset;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{{"retention.ms", "abc"}}, {}, "invalid value 'abc' for topic config 'retention.ms': "},
+      {{{"retention.ms", "10"}, {"retention.msec", "1"}},
+       {},
+       "unknown topic config 'retention.msec'"},
+      {{}, {"segment.ms"}, "unknown topic config 'segment.ms'"},
+      {{{"min.insync.replicas", "3"}},
+       {},
+       "invalid value '3' for topic config 'min.insync.replicas': expected an integer from 1 to "
+       "the replication factor 2"},
+      {{{"retention.ms", "10"}},
+       {"retention.ms"},
+       "topic config 'retention.ms' is both set and reset"},
+  };
+  for (const Case& c : cases) {
+    auto altered = table_->AlterConfigs("t", c.set, c.reset);
+    EXPECT_TRUE(absl::IsInvalidArgument(altered.status())) << altered.status();
+    EXPECT_EQ(altered.status().message().substr(0, c.message.size()), c.message);
+  }
+  auto missing = table_->AlterConfigs("nope", {{"retention.ms", "1"}}, {});
+  EXPECT_TRUE(absl::IsNotFound(missing.status()));
+  EXPECT_EQ(missing.status().message(), "topic 'nope' not found");
+
+  faulty_.set_fail_writes(true);
+  EXPECT_TRUE(absl::IsUnavailable(table_->AlterConfigs("t", {{"retention.ms", "7"}}, {}).status()));
+  faulty_.set_fail_writes(false);
+
+  EXPECT_EQ(Configs(*table_->Describe("t")),
+            (std::map<std::string, std::string>{{"retention.ms", "5"}}));
+  EXPECT_EQ(vstore_->version(), version);
+}
+
+TEST_F(TopicTableTest, AnOverrideUnknownToThisVersionCanStillBeReset) {
+  ASSERT_TRUE(table_->Create(Spec("t", 1), LiveBrokers(1)).ok());
+  v1::TopicInfo stored;
+  ASSERT_TRUE(stored.ParseFromString(*mem_.Get("topic/t")));
+  (*stored.mutable_configs())["segment.ms"] = "1";  // as if written by a newer version
+  ASSERT_TRUE(mem_.Put("topic/t", stored.SerializeAsString()).ok());
+  Reopen();
+  auto altered = table_->AlterConfigs("t", {}, {"segment.ms"});
+  ASSERT_TRUE(altered.ok()) << altered.status();
+  EXPECT_TRUE(altered->configs().empty());
 }
 
 TEST_F(TopicTableTest, TopicIdsAreNeverReused) {
