@@ -68,6 +68,77 @@ inline absl::Status NotEnoughBrokersError(int32_t replication_factor, int32_t li
       "replication factor ", replication_factor, " exceeds the ", live_brokers, " live broker(s)"));
 }
 
+// --- Replication ------------------------------------------------------------
+// AlterPartition refusals. Those about the proposal's view of the partition
+// (leader, epochs, ISR) are FailedPrecondition: the proposal was made against
+// a state that is no longer (or never was) current, and the leader's remedy is
+// to refresh metadata and decide again; it must not resend the same request.
+// Partitions are named "topic-partition", as the brokers name them.
+
+inline std::string PartitionName(absl::string_view topic, int32_t partition) {
+  return absl::StrCat(topic, "-", partition);
+}
+
+inline absl::Status TopicIdNotFoundError(uint64_t topic_id) {
+  return absl::NotFoundError(absl::StrCat("topic id ", topic_id, " not found"));
+}
+
+inline absl::Status PartitionNotFoundError(absl::string_view topic, int32_t partition,
+                                           int32_t partitions) {
+  return absl::NotFoundError(absl::StrCat("partition ", partition, " out of range for topic '",
+                                          topic, "' (", partitions, " partitions)"));
+}
+
+// `leader` is -1 when the partition is offline.
+inline absl::Status NotLeaderError(absl::string_view topic, int32_t partition, int32_t broker,
+                                   int32_t leader) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "broker ", broker, " is not the leader of ", PartitionName(topic, partition),
+      leader < 0 ? " (it is offline)" : absl::StrCat(" (leader is broker ", leader, ")")));
+}
+
+inline absl::Status LeaderEpochMismatchError(absl::string_view topic, int32_t partition,
+                                             int32_t got, int32_t current) {
+  return absl::FailedPreconditionError(absl::StrCat("leader epoch ", got, " of ",
+                                                    PartitionName(topic, partition),
+                                                    " is not the current leader epoch ", current));
+}
+
+inline absl::Status PartitionEpochMismatchError(absl::string_view topic, int32_t partition,
+                                                int32_t got, int32_t current) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("partition epoch ", got, " of ", PartitionName(topic, partition),
+                   " is not the current partition epoch ", current));
+}
+
+// A proposal that lists a broker twice is malformed, not stale.
+inline absl::Status DuplicateIsrMemberError(absl::string_view topic, int32_t partition,
+                                            int32_t broker) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "proposed ISR of ", PartitionName(topic, partition), " lists broker ", broker, " twice"));
+}
+
+inline absl::Status IsrMemberNotReplicaError(absl::string_view topic, int32_t partition,
+                                             int32_t broker, absl::string_view replicas) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("proposed ISR member ", broker, " is not a replica of ",
+                   PartitionName(topic, partition), " (replicas ", replicas, ")"));
+}
+
+inline absl::Status IsrWithoutLeaderError(absl::string_view topic, int32_t partition,
+                                          absl::string_view isr, int32_t leader) {
+  return absl::FailedPreconditionError(absl::StrCat("proposed ISR [", isr, "] of ",
+                                                    PartitionName(topic, partition),
+                                                    " does not contain the leader ", leader));
+}
+
+inline absl::Status IsrAddsFencedBrokerError(absl::string_view topic, int32_t partition,
+                                             int32_t broker) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("broker ", broker, " cannot join the ISR of ", PartitionName(topic, partition),
+                   ": it is fenced (not registered with a live session)"));
+}
+
 // --- Storage ----------------------------------------------------------------
 
 // A stored value that does not parse: the data dir is damaged or was written

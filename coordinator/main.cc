@@ -1,5 +1,6 @@
 // runnel-coordinator: serves cluster metadata (broker membership, topics,
-// placement) to Runnel's brokers and admin clients. See --help for flags.
+// placement, partition leaders and ISRs) to Runnel's brokers and admin
+// clients. See --help for flags.
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
   std::string listen;
   std::string data_dir;
   int64_t session_timeout_ms = 0;
+  int64_t leader_balance_interval_ms = 0;
   std::string log_level;
   runnel::FlagSet flags(kProgram, "runnel-coordinator [flags]");
   flags.String("listen", &listen, "127.0.0.1:9190",
@@ -46,6 +48,8 @@ int main(int argc, char** argv) {
                "directory of the coordinator's metadata store (created if missing)");
   flags.Int("session-timeout-ms", &session_timeout_ms, 6000,
             "a broker not heard from for this long is fenced");
+  flags.Int("leader-balance-interval-ms", &leader_balance_interval_ms, 5000,
+            "how often leadership moves back to preferred replicas that are live and in sync");
   flags.String("log-level", &log_level, "info", "minimum log level: debug, info, warn, error");
   std::vector<std::string> args = runnel::ParseFlagsOrExit(flags, argc, argv);
   if (!args.empty()) UsageError("unexpected argument '" + args[0] + "'");
@@ -55,11 +59,16 @@ int main(int argc, char** argv) {
   if (session_timeout_ms <= 0 || session_timeout_ms > INT32_MAX) {
     UsageError("--session-timeout-ms must be > 0, got " + std::to_string(session_timeout_ms));
   }
+  if (leader_balance_interval_ms <= 0) {
+    UsageError("--leader-balance-interval-ms must be > 0, got " +
+               std::to_string(leader_balance_interval_ms));
+  }
 
   auto store = runnel::coordinator::store::RocksDBStore::Open(data_dir);
   if (!store.ok()) Fatal(store.status());
   runnel::coordinator::CoordinatorOptions options;
   options.session_timeout = absl::Milliseconds(session_timeout_ms);
+  options.leader_balance_interval = absl::Milliseconds(leader_balance_interval_ms);
   auto coordinator = runnel::coordinator::Coordinator::Open(store->get(), options);
   if (!coordinator.ok()) Fatal(coordinator.status());
 
@@ -71,7 +80,8 @@ int main(int argc, char** argv) {
              << runnel::Kv("cluster_id", (*coordinator)->cluster_id())
              << runnel::Kv("metadata_version", (*coordinator)->metadata_version())
              << runnel::Kv("data_dir", data_dir)
-             << runnel::Kv("session_timeout_ms", session_timeout_ms);
+             << runnel::Kv("session_timeout_ms", session_timeout_ms)
+             << runnel::Kv("leader_balance_interval_ms", leader_balance_interval_ms);
 
   int sig = runnel::WaitForShutdownSignal();
   RLOG(INFO) << "shutting down" << runnel::Kv("signal", sig);

@@ -5,6 +5,16 @@
 // responses are the API protos, which keeps the gRPC handlers one-liners;
 // errors are absl::Status, mapped to gRPC codes only by the handlers.
 //
+// Failover: it applies the rules of //coordinator/election. When brokers are
+// fenced, or a broker registers, the resulting leader elections and ISR
+// changes are committed in the same atomic write as the membership change;
+// AlterPartition applies a leader's ISR proposal; Tick, called periodically,
+// fences expired sessions and, every leader_balance_interval (or soon after
+// an ISR expansion made a preferred replica eligible), moves leadership back
+// to preferred replicas and elects leaders wherever still possible (e.g. once
+// unclean.leader.election.enable is turned on). docs/replication.md has the
+// contract with the brokers.
+//
 // On first start (an empty store) it picks and persists a random cluster id.
 //
 // Ownership: does not own the MetadataStore, which must outlive it.
@@ -37,6 +47,9 @@ namespace runnel::coordinator {
 struct CoordinatorOptions {
   // A broker not heard from for this long is fenced.
   absl::Duration session_timeout = absl::Seconds(6);
+  // How often Tick moves leadership back to preferred replicas (and retries
+  // elections of offline partitions).
+  absl::Duration leader_balance_interval = absl::Seconds(5);
   // The time source; tests inject a fake.
   members::Clock clock = [] { return absl::Now(); };
 };
@@ -53,6 +66,8 @@ class Coordinator {
   absl::StatusOr<v1::BrokerHeartbeatResponse> BrokerHeartbeat(
       const v1::BrokerHeartbeatRequest& request);
   v1::ClusterMetadata GetClusterMetadata();
+  absl::StatusOr<v1::AlterPartitionResponse> AlterPartition(
+      const v1::AlterPartitionRequest& request);
 
   // --- runnel.v1.Admin ---
   absl::StatusOr<v1::CreateTopicResponse> CreateTopic(const v1::CreateTopicRequest& request);
@@ -63,20 +78,35 @@ class Coordinator {
   absl::StatusOr<v1::AlterTopicConfigResponse> AlterTopicConfig(
       const v1::AlterTopicConfigRequest& request);
 
-  // Fences every broker whose session has expired; returns their ids. The
-  // server calls this periodically.
+  // Fences every broker whose session has expired and fails over their
+  // partitions, in one commit; returns their ids.
   absl::StatusOr<std::vector<int32_t>> ExpireSessions();
+
+  // The periodic work, called by the server every few hundred milliseconds:
+  // ExpireSessions, then the leader balance pass when due.
+  absl::Status Tick();
 
   const std::string& cluster_id() const { return cluster_id_; }
   int64_t metadata_version();
 
  private:
-  Coordinator(std::string cluster_id, std::unique_ptr<store::VersionedStore> store,
+  Coordinator(std::string cluster_id, const CoordinatorOptions& options,
+              std::unique_ptr<store::VersionedStore> store,
               std::unique_ptr<members::BrokerRegistry> registry,
               std::unique_ptr<topics::TopicTable> topics);
 
+  absl::StatusOr<std::vector<int32_t>> ExpireSessionsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves leadership to preferred replicas and elects leaders of partitions
+  // that lack one, where possible.
+  absl::Status BalanceLeadersLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const std::string cluster_id_;
+  const members::Clock clock_;
+  const absl::Duration leader_balance_interval_;
   absl::Mutex mu_;
+  // When the next leader balance pass is due; now or earlier makes it run on
+  // the next Tick.
+  absl::Time next_balance_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::unique_ptr<store::VersionedStore> store_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<members::BrokerRegistry> registry_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<topics::TopicTable> topics_ ABSL_GUARDED_BY(mu_);

@@ -5,9 +5,11 @@
 // Durable: each broker's record (address, rack, state, epoch) is committed
 // through the VersionedStore, so every registration, fence and unfence bumps
 // the metadata version, and broker epochs never go backwards across
-// coordinator restarts. Last-heard times are memory only: on load, every alive
-// broker gets a fresh session rather than being fenced for the coordinator's
-// own downtime.
+// coordinator restarts. Register and Fence take `also`: other writes (the
+// partition elections the change causes) to commit in the same atomic write,
+// so that no reader or restart ever sees one without the other. Last-heard
+// times are memory only: on load, every alive broker gets a fresh session
+// rather than being fenced for the coordinator's own downtime.
 //
 // Time comes from an injected Clock so tests control it.
 // Ownership: does not own the VersionedStore, which must outlive it.
@@ -19,6 +21,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -43,14 +46,26 @@ class BrokerRegistry {
   // Registers broker `id` (or re-registers it after a restart or a fence) and
   // returns its new epoch. AlreadyExists if a live broker with an unexpired
   // session holds `id` at another address; the same address re-registering is
-  // a restarted broker and is accepted.
-  absl::StatusOr<int64_t> Register(int32_t id, const std::string& address, const std::string& rack);
+  // a restarted broker and is accepted. `also` is committed with it.
+  absl::StatusOr<int64_t> Register(int32_t id, const std::string& address, const std::string& rack,
+                                   store::WriteBatch also = store::WriteBatch());
 
   // Renews the session of broker `id` at `epoch`. FailedPrecondition when
   // the broker is unknown, fenced, its session has already expired (it is
   // fenced now), or `epoch` is not its current epoch.
   absl::Status Heartbeat(int32_t id, int64_t epoch);
 
+  // Whether broker `id` at `epoch` holds a live session, without renewing it:
+  // the same FailedPrecondition errors as Heartbeat, and an expired session
+  // counts as fenced.
+  absl::Status CheckSession(int32_t id, int64_t epoch) const;
+
+  // The alive brokers whose session has expired, ascending: those that
+  // ExpireSessions would fence now.
+  std::vector<int32_t> ExpiredBrokers() const;
+  // Fences the alive brokers among `ids`, in one commit with `also`.
+  // Commits nothing when there is nothing to fence and `also` is empty.
+  absl::Status Fence(const std::vector<int32_t>& ids, store::WriteBatch also = store::WriteBatch());
   // Fences every alive broker whose session has expired, in one commit.
   // Returns their ids, ascending (empty when nothing changed).
   absl::StatusOr<std::vector<int32_t>> ExpireSessions();
@@ -59,6 +74,8 @@ class BrokerRegistry {
   std::vector<v1::BrokerInfo> Brokers() const;
   // The alive brokers with unexpired sessions, by ascending id.
   std::vector<v1::BrokerInfo> LiveBrokers() const;
+  // Their ids.
+  std::set<int32_t> LiveIds() const;
 
   absl::Duration session_timeout() const { return session_timeout_; }
 
@@ -72,9 +89,11 @@ class BrokerRegistry {
       : store_(store), session_timeout_(session_timeout), clock_(std::move(clock)) {}
 
   bool Expired(const Member& m, absl::Time now) const;
-  // Persists the members' records in one commit, then applies them in memory,
-  // so memory never runs ahead of the store.
-  absl::Status Commit(const std::vector<Member>& updated);
+  bool Live(const Member& m, absl::Time now) const;
+  // Persists the members' records (and `also`) in one commit, then applies
+  // them in memory, so memory never runs ahead of the store.
+  absl::Status Commit(const std::vector<Member>& updated,
+                      store::WriteBatch also = store::WriteBatch());
   v1::BrokerInfo Snapshot(const Member& m, absl::Time now) const;
 
   store::VersionedStore* store_;

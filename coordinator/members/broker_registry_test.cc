@@ -155,6 +155,49 @@ TEST_F(BrokerRegistryTest, LateHeartbeatFencesEvenBeforeExpirySweep) {
   EXPECT_EQ(registry_->Brokers()[0].state(), v1::BROKER_STATE_FENCED);
 }
 
+TEST_F(BrokerRegistryTest, CheckSessionValidatesWithoutRenewing) {
+  ASSERT_TRUE(registry_->Register(1, "127.0.0.1:9092", "").ok());
+  EXPECT_TRUE(registry_->CheckSession(1, 1).ok());
+  EXPECT_EQ(registry_->CheckSession(1, 2).message(),
+            "broker 1 epoch 2 is not the current epoch 1: register again");
+  EXPECT_EQ(registry_->CheckSession(4, 1).message(), "broker 4 is not registered: register first");
+  now_ += kSession - absl::Seconds(1);
+  EXPECT_TRUE(registry_->CheckSession(1, 1).ok());
+  now_ += absl::Seconds(2);  // the check above did not extend the session
+  auto expired = registry_->CheckSession(1, 1);
+  EXPECT_TRUE(absl::IsFailedPrecondition(expired));
+  EXPECT_EQ(expired.message(), "broker 1 is fenced (session expired): register again");
+  EXPECT_EQ(registry_->ExpiredBrokers(), std::vector<int32_t>{1});
+  EXPECT_EQ(registry_->Brokers()[0].state(), v1::BROKER_STATE_ALIVE);  // a check changes nothing
+}
+
+TEST_F(BrokerRegistryTest, OtherWritesCommitAtomicallyWithRegistrationAndFence) {
+  store::WriteBatch with_register;
+  with_register.Put("test/a", "1");
+  const int64_t v0 = vstore_->version();
+  ASSERT_TRUE(registry_->Register(1, "127.0.0.1:9092", "", std::move(with_register)).ok());
+  EXPECT_EQ(*mem_.Get("test/a"), "1");
+  EXPECT_EQ(vstore_->version(), v0 + 1);
+
+  store::WriteBatch failing;
+  failing.Put("test/b", "1");
+  faulty_.set_fail_writes(true);
+  EXPECT_FALSE(registry_->Fence({1}, std::move(failing)).ok());
+  faulty_.set_fail_writes(false);
+  EXPECT_TRUE(absl::IsNotFound(mem_.Get("test/b").status()));
+  EXPECT_EQ(LiveIds(), std::vector<int32_t>{1});
+
+  store::WriteBatch with_fence;
+  with_fence.Put("test/b", "2");
+  ASSERT_TRUE(registry_->Fence({1}, std::move(with_fence)).ok());
+  EXPECT_EQ(*mem_.Get("test/b"), "2");
+  EXPECT_TRUE(LiveIds().empty());
+  EXPECT_EQ(vstore_->version(), v0 + 2);
+  // Fencing nobody with nothing else to write commits nothing.
+  ASSERT_TRUE(registry_->Fence({1, 9}).ok());
+  EXPECT_EQ(vstore_->version(), v0 + 2);
+}
+
 TEST_F(BrokerRegistryTest, RestartKeepsBrokersAndEpochsAndGivesFreshSessions) {
   ASSERT_TRUE(registry_->Register(1, "127.0.0.1:9092", "r1").ok());
   ASSERT_TRUE(registry_->Register(1, "127.0.0.1:9092", "r1").ok());  // epoch 2

@@ -47,18 +47,18 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
                                                " (address in use, not local, or malformed)"));
   }
   server->address_ = absl::StrCat(HostOf(options.listen_address), ":", server->port_);
-  server->expiry_thread_ = std::thread([s = server.get()] { s->ExpiryLoop(); });
+  server->tick_thread_ = std::thread([s = server.get()] { s->TickLoop(); });
   return server;
 }
 
 CoordinatorServer::~CoordinatorServer() { Shutdown(absl::ZeroDuration()); }
 
-void CoordinatorServer::ExpiryLoop() {
-  while (!stop_.WaitForNotificationWithTimeout(options_.expiry_interval)) {
-    absl::StatusOr<std::vector<int32_t>> fenced = coordinator_->ExpireSessions();
-    if (!fenced.ok()) {
-      // Retried on the next tick; the broker stays alive in the meantime.
-      RLOG(ERROR) << "session expiry failed" << Kv("error", fenced.status().ToString());
+void CoordinatorServer::TickLoop() {
+  while (!stop_.WaitForNotificationWithTimeout(options_.tick_interval)) {
+    absl::Status s = coordinator_->Tick();
+    if (!s.ok()) {
+      // Retried on the next tick; nothing changed in the meantime.
+      RLOG(ERROR) << "coordinator tick failed" << Kv("error", s.ToString());
     }
   }
 }
@@ -67,7 +67,7 @@ void CoordinatorServer::Shutdown(absl::Duration deadline) {
   if (shut_down_) return;
   shut_down_ = true;
   stop_.Notify();
-  if (expiry_thread_.joinable()) expiry_thread_.join();
+  if (tick_thread_.joinable()) tick_thread_.join();
   if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
     health->Shutdown();
   }

@@ -1,11 +1,12 @@
 // CoordinatorServer: a running coordinator endpoint. It serves the
 // Coordinator and Admin services plus the standard gRPC health service
 // (grpc.health.v1.Health) on one address, and runs the background thread
-// that fences brokers whose sessions expired. Used by the runnel-coordinator
+// that calls Coordinator::Tick (fencing brokers whose sessions expired,
+// failing their partitions over, balancing leaders). Used by the runnel-coordinator
 // binary and by in-process tests.
 //
 // Ownership: borrows the Coordinator, which must outlive the server; owns the
-// gRPC server and the expiry thread.
+// gRPC server and the tick thread.
 // Thread-safety: Start, Shutdown and the destructor from one thread; the
 // services themselves are thread-safe.
 #ifndef RUNNEL_COORDINATOR_SERVER_COORDINATOR_SERVER_H_
@@ -28,9 +29,9 @@ namespace runnel::coordinator {
 struct ServerOptions {
   // host:port to listen on; port 0 lets the OS pick one (see address()).
   std::string listen_address = "127.0.0.1:9190";
-  // How often session expiry is checked; a broker is fenced at most this
-  // long after its session timeout.
-  absl::Duration expiry_interval = absl::Milliseconds(200);
+  // How often Coordinator::Tick runs; a broker is fenced (and its partitions
+  // failed over) at most this long after its session timeout.
+  absl::Duration tick_interval = absl::Milliseconds(200);
 };
 
 class CoordinatorServer {
@@ -45,14 +46,14 @@ class CoordinatorServer {
   const std::string& address() const { return address_; }
   int port() const { return port_; }
 
-  // Stops the expiry thread, reports NOT_SERVING on the health service, and
+  // Stops the tick thread, reports NOT_SERVING on the health service, and
   // shuts the gRPC server down, cancelling calls still running after
   // `deadline`. Idempotent.
   void Shutdown(absl::Duration deadline);
 
  private:
   CoordinatorServer(Coordinator* coordinator, const ServerOptions& options);
-  void ExpiryLoop();
+  void TickLoop();
 
   Coordinator* coordinator_;
   ServerOptions options_;
@@ -62,7 +63,7 @@ class CoordinatorServer {
   std::string address_;
   int port_ = 0;
   absl::Notification stop_;
-  std::thread expiry_thread_;
+  std::thread tick_thread_;
   bool shut_down_ = false;
 };
 

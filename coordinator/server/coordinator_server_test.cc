@@ -7,6 +7,9 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/security/credentials.h>
 
+#include <map>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "coordinator/store/memory_store.h"
 #include "gtest/gtest.h"
@@ -20,13 +23,13 @@ class CoordinatorServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     CoordinatorOptions core_options;
-    core_options.session_timeout = absl::Milliseconds(300);
+    core_options.session_timeout = session_timeout_;
     auto core = Coordinator::Open(&store_, core_options);
     ASSERT_TRUE(core.ok()) << core.status();
     core_ = std::move(*core);
     ServerOptions options;
     options.listen_address = "127.0.0.1:0";
-    options.expiry_interval = absl::Milliseconds(20);
+    options.tick_interval = absl::Milliseconds(20);
     auto server = CoordinatorServer::Start(core_.get(), options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
@@ -57,6 +60,8 @@ class CoordinatorServerTest : public ::testing::Test {
     return admin_stub_->CreateTopic(&context, request, response);
   }
 
+  // Short, so that SilentBrokerIsFencedInTheBackground is quick.
+  absl::Duration session_timeout_ = absl::Milliseconds(300);
   store::MemoryStore store_;
   std::unique_ptr<Coordinator> core_;
   std::unique_ptr<CoordinatorServer> server_;
@@ -153,7 +158,7 @@ TEST_F(CoordinatorServerTest, ErrorsMapToGrpcCodes) {
 TEST_F(CoordinatorServerTest, SilentBrokerIsFencedInTheBackground) {
   v1::RegisterBrokerResponse registered;
   ASSERT_TRUE(RegisterBroker(1, &registered).ok());
-  // No heartbeats: the expiry thread must fence it soon after 300 ms.
+  // No heartbeats: the tick thread must fence it soon after 300 ms.
   const absl::Time give_up = absl::Now() + absl::Seconds(10);
   v1::BrokerState state = v1::BROKER_STATE_ALIVE;
   while (state == v1::BROKER_STATE_ALIVE && absl::Now() < give_up) {
@@ -167,6 +172,88 @@ TEST_F(CoordinatorServerTest, SilentBrokerIsFencedInTheBackground) {
     state = metadata.brokers(0).state();
   }
   EXPECT_EQ(state, v1::BROKER_STATE_FENCED);
+}
+
+// With sessions that do not expire during the test.
+class CoordinatorServerReplicationTest : public CoordinatorServerTest {
+ protected:
+  CoordinatorServerReplicationTest() { session_timeout_ = absl::Minutes(1); }
+
+  grpc::Status AlterPartition(const v1::AlterPartitionRequest& request,
+                              v1::AlterPartitionResponse* response) {
+    grpc::ClientContext context;
+    return coordinator_stub_->AlterPartition(&context, request, response);
+  }
+};
+
+TEST_F(CoordinatorServerReplicationTest, AlterPartitionThroughARealChannel) {
+  std::map<int32_t, int64_t> epochs;
+  for (int32_t id = 1; id <= 2; ++id) {
+    v1::RegisterBrokerResponse registered;
+    ASSERT_TRUE(RegisterBroker(id, &registered).ok());
+    epochs[id] = registered.broker_epoch();
+  }
+  v1::CreateTopicResponse created;
+  ASSERT_TRUE(CreateTopic("orders", 1, 2, &created).ok());
+  const v1::PartitionInfo& p = created.topic().partitions(0);
+  const int32_t leader = p.leader();
+  const int32_t follower = p.replicas(0) == leader ? p.replicas(1) : p.replicas(0);
+
+  v1::AlterPartitionRequest request;
+  request.set_broker_id(leader);
+  request.set_broker_epoch(epochs[leader]);
+  request.set_topic_id(created.topic().topic_id());
+  request.set_partition(0);
+  request.set_leader_epoch(p.leader_epoch());
+  request.set_partition_epoch(p.partition_epoch());
+  request.add_new_isr(leader);
+  v1::AlterPartitionResponse response;
+  grpc::Status s = AlterPartition(request, &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(response.partition().leader(), leader);
+  EXPECT_EQ(response.partition().leader_epoch(), p.leader_epoch());
+  EXPECT_EQ(response.partition().partition_epoch(), p.partition_epoch() + 1);
+  EXPECT_EQ(
+      std::vector<int32_t>(response.partition().isr().begin(), response.partition().isr().end()),
+      std::vector<int32_t>{leader});
+
+  // Resending it is stale now: refused, with the reason.
+  s = AlterPartition(request, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(s.error_message(), absl::StrCat("partition epoch ", p.partition_epoch(),
+                                            " of orders-0 is not the current partition epoch ",
+                                            p.partition_epoch() + 1));
+
+  v1::AlterPartitionRequest from_follower = request;
+  from_follower.set_broker_id(follower);
+  from_follower.set_broker_epoch(epochs[follower]);
+  s = AlterPartition(from_follower, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(s.error_message(), absl::StrCat("broker ", follower,
+                                            " is not the leader of orders-0 "
+                                            "(leader is broker ",
+                                            leader, ")"));
+
+  v1::AlterPartitionRequest duplicate = request;
+  duplicate.set_partition_epoch(p.partition_epoch() + 1);
+  duplicate.add_new_isr(leader);
+  EXPECT_EQ(AlterPartition(duplicate, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  v1::AlterPartitionRequest unknown = request;
+  unknown.set_topic_id(created.topic().topic_id() + 1);
+  s = AlterPartition(unknown, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(s.error_message(), absl::StrCat("topic id ", unknown.topic_id(), " not found"));
+
+  // The committed change is what brokers see in the metadata.
+  grpc::ClientContext context;
+  v1::ClusterMetadata metadata;
+  ASSERT_TRUE(
+      coordinator_stub_->GetClusterMetadata(&context, v1::GetClusterMetadataRequest(), &metadata)
+          .ok());
+  ASSERT_EQ(metadata.topics_size(), 1);
+  EXPECT_EQ(metadata.topics(0).partitions(0).isr_size(), 1);
+  EXPECT_EQ(metadata.topics(0).partitions(0).partition_epoch(), p.partition_epoch() + 1);
 }
 
 // grpc.health.v1.Health/Check with an empty request; the response

@@ -36,6 +36,12 @@ grpc::Status CoordinatorService::GetClusterMetadata(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
+grpc::Status CoordinatorService::AlterPartition(grpc::ServerContext*,
+                                                const v1::AlterPartitionRequest* request,
+                                                v1::AlterPartitionResponse* response) {
+  return Reply(core_->AlterPartition(*request), response);
+}
+
 grpc::Status AdminService::CreateTopic(grpc::ServerContext*, const v1::CreateTopicRequest* request,
                                        v1::CreateTopicResponse* response) {
   return Reply(core_->CreateTopic(*request), response);

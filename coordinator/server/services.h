@@ -25,6 +25,9 @@ class CoordinatorService final : public v1::Coordinator::Service {
   grpc::Status GetClusterMetadata(grpc::ServerContext* context,
                                   const v1::GetClusterMetadataRequest* request,
                                   v1::ClusterMetadata* response) override;
+  grpc::Status AlterPartition(grpc::ServerContext* context,
+                              const v1::AlterPartitionRequest* request,
+                              v1::AlterPartitionResponse* response) override;
 
  private:
   Coordinator* core_;

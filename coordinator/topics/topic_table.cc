@@ -60,6 +60,7 @@ absl::StatusOr<std::unique_ptr<TopicTable>> TopicTable::Load(store::VersionedSto
           key, absl::StrCat("topic id ", info.topic_id(), " is not below the next topic id ",
                             table->next_topic_id_));
     }
+    table->names_by_id_[info.topic_id()] = info.name();
     table->topics_[info.name()] = std::move(info);
   }
   return table;
@@ -91,16 +92,19 @@ absl::StatusOr<v1::TopicInfo> TopicTable::Create(const TopicSpec& spec,
   batch.Put(store::kNextTopicIdKey, absl::StrCat(next_topic_id_ + 1));
   if (absl::Status s = store_->Commit(std::move(batch)); !s.ok()) return s;
   ++next_topic_id_;
+  names_by_id_[info.topic_id()] = spec.name;
   topics_[spec.name] = info;
   return info;
 }
 
 absl::Status TopicTable::Delete(const std::string& name) {
-  if (topics_.count(name) == 0) return TopicNotFoundError(name);
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return TopicNotFoundError(name);
   store::WriteBatch batch;
   batch.Delete(store::TopicKey(name));
   if (absl::Status s = store_->Commit(std::move(batch)); !s.ok()) return s;
-  topics_.erase(name);
+  names_by_id_.erase(it->second.topic_id());
+  topics_.erase(it);
   return absl::OkStatus();
 }
 
@@ -135,6 +139,58 @@ absl::StatusOr<v1::TopicInfo> TopicTable::AlterConfigs(
   if (absl::Status s = store_->Commit(std::move(batch)); !s.ok()) return s;
   it->second = altered;
   return altered;
+}
+
+std::vector<PartitionState> TopicTable::Plan(const PartitionChange& change) const {
+  std::vector<PartitionState> updates;
+  for (const auto& [name, topic] : topics_) {
+    for (const v1::PartitionInfo& p : topic.partitions()) {
+      std::optional<v1::PartitionInfo> next = change(topic, p);
+      if (next.has_value()) updates.push_back({name, std::move(*next)});
+    }
+  }
+  return updates;
+}
+
+StagedTopics TopicTable::Stage(const std::vector<PartitionState>& updates) const {
+  std::map<std::string, v1::TopicInfo> changed;
+  for (const PartitionState& u : updates) {
+    auto current = topics_.find(u.topic);
+    if (current == topics_.end()) continue;
+    const int32_t index = u.partition.partition();
+    if (index < 0 || index >= current->second.partitions_size()) continue;
+    auto [it, inserted] = changed.emplace(u.topic, current->second);
+    *it->second.mutable_partitions(index) = u.partition;
+  }
+  StagedTopics staged;
+  for (auto& [name, topic] : changed) {
+    staged.batch.Put(store::TopicKey(name), topic.SerializeAsString());
+    staged.topics.push_back(std::move(topic));
+  }
+  return staged;
+}
+
+void TopicTable::Install(std::vector<v1::TopicInfo> topics) {
+  for (v1::TopicInfo& topic : topics) topics_[topic.name()] = std::move(topic);
+}
+
+absl::Status TopicTable::Update(const std::vector<PartitionState>& updates) {
+  StagedTopics staged = Stage(updates);
+  if (staged.batch.empty()) return absl::OkStatus();
+  if (absl::Status s = store_->Commit(std::move(staged.batch)); !s.ok()) return s;
+  Install(std::move(staged.topics));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PartitionState> TopicTable::FindPartition(uint64_t topic_id,
+                                                         int32_t partition) const {
+  auto name = names_by_id_.find(topic_id);
+  if (name == names_by_id_.end()) return TopicIdNotFoundError(topic_id);
+  const v1::TopicInfo& topic = topics_.at(name->second);
+  if (partition < 0 || partition >= topic.partitions_size()) {
+    return PartitionNotFoundError(topic.name(), partition, topic.partitions_size());
+  }
+  return PartitionState{topic.name(), topic.partitions(partition)};
 }
 
 absl::StatusOr<v1::TopicInfo> TopicTable::Describe(const std::string& name) const {

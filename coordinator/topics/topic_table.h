@@ -1,6 +1,7 @@
 // TopicTable: every topic of the cluster with its partitions' replica
 // placement and replication state; creates (validating and placing) and
-// deletes topics and changes their configs.
+// deletes topics and changes their configs and partitions' replication
+// state (leader, epochs, ISR: decided by //coordinator/election).
 //
 // Durable: each topic is one record committed through the VersionedStore
 // (so each change bumps the metadata version), and topic ids come from a
@@ -13,8 +14,10 @@
 #define RUNNEL_COORDINATOR_TOPICS_TOPIC_TABLE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +34,19 @@ struct TopicSpec {
   int32_t partitions = 0;
   int32_t replication_factor = 0;  // 0 means 1
   std::map<std::string, std::string> configs;
+};
+
+// One partition's replication state, with the name of its topic.
+struct PartitionState {
+  std::string topic;
+  v1::PartitionInfo partition;
+};
+
+// Partition updates ready to be committed: the store writes, and the topics
+// to Install once those are committed.
+struct StagedTopics {
+  store::WriteBatch batch;
+  std::vector<v1::TopicInfo> topics;
 };
 
 // The partitions a broker holds a replica of, as leader or as follower.
@@ -67,6 +83,34 @@ class TopicTable {
                                              const std::map<std::string, std::string>& set,
                                              const std::vector<std::string>& reset);
 
+  // --- Partition state ---
+  // Changes to partitions' replication state are made in three steps, so
+  // that the Coordinator can commit them in the same atomic write as the
+  // membership change that causes them: Plan (or FindPartition) computes the
+  // new states, Stage turns them into store writes, and Install applies them
+  // in memory once those writes are committed. Update does all three for
+  // changes that stand alone. Between Plan and Install, nothing else may
+  // change the table.
+
+  // For each partition, what `change` returns for it (nullopt: unchanged).
+  using PartitionChange = std::function<std::optional<v1::PartitionInfo>(
+      const v1::TopicInfo& topic, const v1::PartitionInfo& partition)>;
+  // The new state of every partition that `change` changes, by topic name
+  // and partition.
+  std::vector<PartitionState> Plan(const PartitionChange& change) const;
+  // The topic records with `updates` applied (several updates of one topic
+  // make one record). Updates of unknown topics or partitions are dropped.
+  StagedTopics Stage(const std::vector<PartitionState>& updates) const;
+  // Replaces the topics by the staged ones, after their commit.
+  void Install(std::vector<v1::TopicInfo> topics);
+  // Stage, commit (one metadata version; nothing when `updates` is empty)
+  // and Install.
+  absl::Status Update(const std::vector<PartitionState>& updates);
+
+  // The state of partition `partition` of the topic with id `topic_id`.
+  // NotFound for an unknown topic id or partition.
+  absl::StatusOr<PartitionState> FindPartition(uint64_t topic_id, int32_t partition) const;
+
   // NotFound if there is no such topic.
   absl::StatusOr<v1::TopicInfo> Describe(const std::string& name) const;
   // Topic names, sorted.
@@ -84,6 +128,7 @@ class TopicTable {
   store::VersionedStore* store_;
   uint64_t next_topic_id_;
   std::map<std::string, v1::TopicInfo> topics_;
+  std::map<uint64_t, std::string> names_by_id_;  // index of topics_ by topic id
 };
 
 }  // namespace runnel::coordinator::topics

@@ -289,13 +289,81 @@ TEST_F(TopicTableTest, NewTopicsAvoidLoadedBrokers) {
   EXPECT_EQ(second->partitions(1).leader(), 2);
 }
 
+TEST_F(TopicTableTest, FindPartitionByTopicId) {
+  const uint64_t id = table_->Create(Spec("orders", 2, 2), LiveBrokers(2))->topic_id();
+  auto found = table_->FindPartition(id, 1);
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->topic, "orders");
+  EXPECT_EQ(found->partition.partition(), 1);
+  auto bad_partition = table_->FindPartition(id, 2);
+  EXPECT_TRUE(absl::IsNotFound(bad_partition.status()));
+  EXPECT_EQ(bad_partition.status().message(),
+            "partition 2 out of range for topic 'orders' (2 partitions)");
+  EXPECT_EQ(table_->FindPartition(id + 1, 0).status().message(), "topic id 2 not found");
+
+  // Deleted and re-created under the same name: the old id is gone for good.
+  ASSERT_TRUE(table_->Delete("orders").ok());
+  ASSERT_TRUE(table_->Create(Spec("orders", 1), LiveBrokers(1)).ok());
+  EXPECT_TRUE(absl::IsNotFound(table_->FindPartition(id, 0).status()));
+  Reopen();
+  EXPECT_TRUE(table_->FindPartition(id + 1, 0).ok());
+}
+
+TEST_F(TopicTableTest, PartitionUpdatesCommitOncePerCallAndSurviveRestart) {
+  ASSERT_TRUE(table_->Create(Spec("a", 3, 2), LiveBrokers(3)).ok());
+  ASSERT_TRUE(table_->Create(Spec("b", 1, 2), LiveBrokers(3)).ok());
+  // Every partition led by broker 1 goes offline.
+  auto offline = [](const v1::TopicInfo&,
+                    const v1::PartitionInfo& p) -> std::optional<v1::PartitionInfo> {
+    if (p.leader() != 1) return std::nullopt;
+    v1::PartitionInfo next = p;
+    next.set_leader(-1);
+    return next;
+  };
+  const std::vector<PartitionState> updates = table_->Plan(offline);
+  ASSERT_FALSE(updates.empty());
+  const int64_t version = vstore_->version();
+  ASSERT_TRUE(table_->Update(updates).ok());
+  EXPECT_EQ(vstore_->version(), version + 1);
+  EXPECT_TRUE(table_->Plan(offline).empty());
+  EXPECT_EQ(table_->LoadByBroker()[1].led, 0);
+
+  Reopen();
+  EXPECT_TRUE(table_->Plan(offline).empty());
+  int offline_partitions = 0;
+  for (const v1::TopicInfo& t : table_->Topics()) {
+    for (const v1::PartitionInfo& p : t.partitions()) offline_partitions += p.leader() == -1;
+  }
+  EXPECT_EQ(offline_partitions, static_cast<int>(updates.size()));
+  ASSERT_TRUE(table_->Update({}).ok());
+  EXPECT_EQ(vstore_->version(), version + 1);  // nothing to write, no version
+}
+
+TEST_F(TopicTableTest, StagedUpdatesApplyOnlyWhenInstalled) {
+  ASSERT_TRUE(table_->Create(Spec("a", 2, 1), LiveBrokers(1)).ok());
+  PartitionState update = *table_->FindPartition(1, 1);
+  update.partition.set_leader_epoch(7);
+  StagedTopics staged = table_->Stage({update, {"gone", update.partition}});
+  ASSERT_EQ(staged.topics.size(), 1u);
+  EXPECT_EQ(staged.topics[0].partitions(1).leader_epoch(), 7);
+  EXPECT_EQ(table_->Describe("a")->partitions(1).leader_epoch(), 0);
+  ASSERT_TRUE(vstore_->Commit(std::move(staged.batch)).ok());
+  table_->Install(std::move(staged.topics));
+  EXPECT_EQ(table_->Describe("a")->partitions(1).leader_epoch(), 7);
+  EXPECT_EQ(table_->Describe("a")->partitions(0).leader_epoch(), 0);
+}
+
 TEST_F(TopicTableTest, FailedPersistChangesNothing) {
   ASSERT_TRUE(table_->Create(Spec("keep", 1), LiveBrokers(1)).ok());
   faulty_.set_fail_writes(true);
   EXPECT_TRUE(absl::IsUnavailable(table_->Create(Spec("t", 1), LiveBrokers(1)).status()));
   EXPECT_TRUE(absl::IsUnavailable(table_->Delete("keep")));
+  PartitionState offline = *table_->FindPartition(1, 0);
+  offline.partition.set_leader(-1);
+  EXPECT_TRUE(absl::IsUnavailable(table_->Update({offline})));
   faulty_.set_fail_writes(false);
   EXPECT_EQ(table_->Names(), std::vector<std::string>{"keep"});
+  EXPECT_EQ(table_->Describe("keep")->partitions(0).leader(), 1);
   // The id the failed create would have taken is still free.
   EXPECT_EQ(table_->Create(Spec("t", 1), LiveBrokers(1))->topic_id(), 2u);
 }
