@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/replication/errors.h"
 #include "common/log.h"
+#include "common/topic_config.h"
 #include "proto/batch/record_batch.h"
 
 namespace runnel::replication {
@@ -18,6 +19,13 @@ using runnel::v1::ErrorCode;
 namespace {
 std::string PartitionName(const std::string& topic, int32_t partition) {
   return absl::StrCat(topic, "-", partition);
+}
+
+// Compacted topics need a key on every record, as in Kafka: compaction keeps
+// the latest record per key, and a keyless record has none.
+bool IsCompacted(const runnel::v1::TopicInfo& topic) {
+  absl::StatusOr<TopicConfig> config = ParseTopicConfigMap(topic.configs());
+  return config.ok() && config->cleanup_compact;
 }
 }  // namespace
 
@@ -107,8 +115,17 @@ absl::StatusOr<int64_t> ReplicaManager::AppendTo(const Leader& leader,
   if (records.empty()) {
     return PartitionError(ErrorCode::ERROR_CODE_INVALID_REQUEST, "no record batches in request");
   }
-  auto batches = batch::SplitBatches(records, MaxMessageBytes(*leader.topic));
+  batch::ValidateOptions checks;
+  // Checked during the validation walk over the records, so it costs nothing extra.
+  checks.require_keys = IsCompacted(*leader.topic);
+  auto batches = batch::SplitBatches(records, MaxMessageBytes(*leader.topic), checks);
   if (!batches.ok()) {
+    if (absl::IsFailedPrecondition(batches.status())) {  // a keyless record
+      return PartitionError(ErrorCode::ERROR_CODE_INVALID_REQUEST,
+                            absl::StrCat("compacted topic '", leader.topic->name(),
+                                         "' requires a key on every record: ",
+                                         batches.status().message()));
+    }
     ErrorCode code = absl::IsResourceExhausted(batches.status())
                          ? ErrorCode::ERROR_CODE_BATCH_TOO_LARGE
                          : ErrorCode::ERROR_CODE_CORRUPT_BATCH;
@@ -278,6 +295,32 @@ absl::Status ReplicaManager::ListOffsets(const runnel::v1::ListOffsetsRequest& r
     }
   }
   return absl::OkStatus();
+}
+
+std::optional<storage::CleanerPolicy> ReplicaManager::CleanerPolicyFor(
+    const storage::PartitionId& id) const {
+  std::shared_ptr<const cluster::MetadataSnapshot> snapshot = metadata_->Snapshot();
+  // A linear search by id: the cleaner asks once per partition per pass
+  // (every 30 s by default), so this stays cheap next to the pass itself.
+  for (const auto& topic : snapshot->metadata().topics()) {
+    if (topic.topic_id() != id.topic_id) continue;
+    const auto& ps = topic.partitions();
+    if (std::none_of(ps.begin(), ps.end(),
+                     [&id](const auto& p) { return p.partition() == id.partition; })) {
+      return std::nullopt;
+    }
+    absl::StatusOr<TopicConfig> config = ParseTopicConfigMap(topic.configs());
+    if (!config.ok()) {
+      RLOG(WARN) << "not cleaning partition: its topic configs do not parse"
+                 << Kv("partition", PartitionName(topic.name(), id.partition))
+                 << Kv("error", config.status().message());
+      return std::nullopt;
+    }
+    std::shared_ptr<storage::PartitionLog> log = logs_->Get(id);
+    if (log == nullptr) return std::nullopt;
+    return storage::CleanerPolicy{*std::move(config), HighWatermark(*log)};
+  }
+  return std::nullopt;
 }
 
 void ReplicaManager::Shutdown() {

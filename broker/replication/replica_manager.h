@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -24,6 +25,7 @@
 #include "absl/time/time.h"
 #include "broker/cluster/metadata_cache.h"
 #include "broker/storage/log.h"
+#include "broker/storage/log_cleaner.h"
 #include "proto/runnel/v1/broker.pb.h"
 
 namespace runnel::replication {
@@ -60,6 +62,13 @@ class ReplicaManager {
 
   // Wakes every waiting fetch and makes new ones return at once.
   void Shutdown();
+
+  // What the log cleaner needs for a partition stored here: its topic's
+  // effective config and its high watermark. nullopt when the current
+  // metadata does not have the partition (e.g. before the first metadata
+  // after a restart: nothing is cleaned on guesses) or its configs do not
+  // parse (logged). The storage::CleanerPolicyFn of the broker.
+  std::optional<storage::CleanerPolicy> CleanerPolicyFor(const storage::PartitionId& id) const;
 
  private:
   // A partition this broker leads, resolved for one request.

@@ -171,6 +171,65 @@ TEST_F(ReplicaManagerTest, TopicMaxMessageBytesIsEnforced) {
   EXPECT_EQ(Produce("small", 0, Batch(1, 10)).error_code(), ErrorCode::ERROR_CODE_NONE);
 }
 
+TEST_F(ReplicaManagerTest, CompactedTopicRejectsKeylessRecords) {
+  runnel::v1::ClusterMetadata md = cache_.Snapshot()->metadata();
+  md.set_version(2);
+  (*AddTopic(&md, "latest", 12, 1, kSelf)->mutable_configs())["cleanup.policy"] = "compact";
+  Install(md);
+  batch::BatchBuilder keyless;
+  keyless.Append(1000, "k", "v");
+  keyless.Append(1001, std::nullopt, "v");
+  const std::string bad = *keyless.Build();
+  auto r = Produce("latest", 0, Batch(2) + bad);
+  EXPECT_EQ(r.error_code(), ErrorCode::ERROR_CODE_INVALID_REQUEST);
+  EXPECT_EQ(r.error_message(),
+            "compacted topic 'latest' requires a key on every record: batch 1 at byte " +
+                std::to_string(Batch(2).size()) + ": record 1 has no key");
+  EXPECT_EQ(Produce("latest", 0, Batch(2)).base_offset(), 0);  // nothing was stored
+  EXPECT_EQ(Produce("orders", 0, bad).error_code(), ErrorCode::ERROR_CODE_NONE);
+}
+
+TEST_F(ReplicaManagerTest, CleanerPolicyComesFromMetadataAndTheLog) {
+  runnel::v1::ClusterMetadata md = cache_.Snapshot()->metadata();
+  md.set_version(2);
+  auto* configs = AddTopic(&md, "latest", 12, 1, kSelf)->mutable_configs();
+  (*configs)["cleanup.policy"] = "compact,delete";
+  (*configs)["retention.ms"] = "60000";
+  Install(md);
+  Produce("latest", 0, Batch(3));
+  std::optional<storage::CleanerPolicy> policy = rm_->CleanerPolicyFor({12, 0});
+  ASSERT_TRUE(policy.has_value());
+  EXPECT_TRUE(policy->config.cleanup_compact);
+  EXPECT_TRUE(policy->config.cleanup_delete);
+  EXPECT_EQ(policy->config.retention_ms, 60000);
+  EXPECT_EQ(policy->high_watermark, 3);
+  // Defaults for a topic without overrides.
+  policy = rm_->CleanerPolicyFor({10, 1});
+  ASSERT_TRUE(policy.has_value());
+  EXPECT_FALSE(policy->config.cleanup_compact);
+  EXPECT_EQ(policy->high_watermark, 0);
+  // Unknown topic or partition: left alone.
+  EXPECT_FALSE(rm_->CleanerPolicyFor({99, 0}).has_value());
+  EXPECT_FALSE(rm_->CleanerPolicyFor({12, 1}).has_value());
+}
+
+TEST_F(ReplicaManagerTest, FetchBelowARetainedStartIsOutOfRange) {
+  Produce("orders", 0, Batch(3));
+  Produce("orders", 0, Batch(2));
+  std::optional<storage::CleanerPolicy> policy = rm_->CleanerPolicyFor({10, 0});
+  ASSERT_TRUE(policy.has_value());
+  policy->config.retention_bytes = 1;  // keep as little as possible
+  std::shared_ptr<storage::PartitionLog> log = logs_->Get({10, 0});
+  absl::StatusOr<storage::RetentionResult> r =
+      storage::ApplyRetention(*log, policy->config, policy->high_watermark, /*now_ms=*/0);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->log_start_offset, 5);
+  auto f = Fetch("orders", 0, 0);
+  EXPECT_EQ(f.error_code(), ErrorCode::ERROR_CODE_OFFSET_OUT_OF_RANGE);
+  EXPECT_EQ(f.error_message(), "offset 0 out of range for orders-0: valid offsets are 5 to 5");
+  EXPECT_EQ(Produce("orders", 0, Batch(1)).base_offset(), 5);
+}
+
 TEST_F(ReplicaManagerTest, FetchOutOfRangeNamesValidRange) {
   Produce("orders", 0, Batch(4));
   auto f = Fetch("orders", 0, 99);

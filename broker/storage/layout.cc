@@ -6,8 +6,9 @@
 namespace runnel::storage::layout {
 namespace {
 
-constexpr uint8_t kMetaVersion = 1;
+constexpr uint8_t kMetaVersion = 2;
 constexpr size_t kMetaV1Size = 1 + 8;
+constexpr size_t kMetaV2Size = kMetaV1Size + 8;
 
 }  // namespace
 
@@ -92,19 +93,23 @@ std::string EncodeMeta(const PartitionMeta& meta) {
   std::string value;
   value.push_back(static_cast<char>(kMetaVersion));
   AppendBigEndian64(static_cast<uint64_t>(meta.log_start_offset), &value);
+  AppendBigEndian64(static_cast<uint64_t>(meta.size_bytes), &value);
   return value;
 }
 
 absl::StatusOr<PartitionMeta> DecodeMeta(absl::string_view value) {
-  if (value.empty() || static_cast<uint8_t>(value[0]) < kMetaVersion) {
+  if (value.empty() || static_cast<uint8_t>(value[0]) < 1) {
     return absl::DataLossError("partition metadata has no valid version byte");
   }
-  if (value.size() < kMetaV1Size) {
-    return absl::DataLossError(absl::StrCat("partition metadata is ", value.size(),
-                                            " bytes, want at least ", kMetaV1Size));
+  const uint8_t version = static_cast<uint8_t>(value[0]);
+  const size_t want = version == 1 ? kMetaV1Size : kMetaV2Size;
+  if (value.size() < want) {
+    return absl::DataLossError(absl::StrCat("partition metadata version ", version, " is ",
+                                            value.size(), " bytes, want at least ", want));
   }
   PartitionMeta meta;
   meta.log_start_offset = static_cast<int64_t>(ReadBigEndian64(value.data() + 1));
+  if (version >= 2) meta.size_bytes = static_cast<int64_t>(ReadBigEndian64(value.data() + 9));
   return meta;
 }
 

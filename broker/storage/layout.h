@@ -75,8 +75,15 @@ bool DecodeEpochKey(absl::string_view key, PartitionId* id, int32_t* epoch);
 // Per-partition metadata kept under MetaKey. Encoded as a version byte and
 // fixed fields; decoders ignore trailing bytes so later versions can append
 // fields (e.g. a recovery point) without breaking older readers.
+//   version 1: log_start_offset(8)
+//   version 2: log_start_offset(8) size_bytes(8)
+// Every write that changes the partition's batches rewrites it in the same
+// atomic RocksDB write, so it always matches the batches, even after a crash.
 struct PartitionMeta {
   int64_t log_start_offset = 0;
+  // Total bytes of the partition's stored batches (PartitionLog::size_bytes),
+  // or -1 when unknown (version 1 metadata): recovery then sums the batches.
+  int64_t size_bytes = -1;
 };
 std::string EncodeMeta(const PartitionMeta& meta);
 absl::StatusOr<PartitionMeta> DecodeMeta(absl::string_view value);

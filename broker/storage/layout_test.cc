@@ -79,17 +79,28 @@ TEST(LayoutTest, EpochKeyRoundTrips) {
 }
 
 TEST(LayoutTest, MetaRoundTripsAndToleratesLaterFields) {
-  const std::string encoded = EncodeMeta({/*log_start_offset=*/987654321});
+  const std::string encoded = EncodeMeta({/*log_start_offset=*/987654321, /*size_bytes=*/4096});
   absl::StatusOr<PartitionMeta> meta = DecodeMeta(encoded);
   ASSERT_TRUE(meta.ok()) << meta.status();
   EXPECT_EQ(meta->log_start_offset, 987654321);
+  EXPECT_EQ(meta->size_bytes, 4096);
 
   // A later version may append fields; this reader ignores them.
   std::string extended = encoded + "more fields";
-  extended[0] = 2;
+  extended[0] = 3;
   meta = DecodeMeta(extended);
   ASSERT_TRUE(meta.ok()) << meta.status();
   EXPECT_EQ(meta->log_start_offset, 987654321);
+  EXPECT_EQ(meta->size_bytes, 4096);
+}
+
+TEST(LayoutTest, VersionOneMetaHasNoSize) {
+  std::string v1(1, '\x01');
+  AppendBigEndian64(77, &v1);
+  absl::StatusOr<PartitionMeta> meta = DecodeMeta(v1);
+  ASSERT_TRUE(meta.ok()) << meta.status();
+  EXPECT_EQ(meta->log_start_offset, 77);
+  EXPECT_EQ(meta->size_bytes, -1);
 }
 
 TEST(LayoutTest, MetaRejectsTruncatedOrUnversionedValues) {
@@ -97,6 +108,9 @@ TEST(LayoutTest, MetaRejectsTruncatedOrUnversionedValues) {
   EXPECT_EQ(DecodeMeta(std::string("\0\0\0\0\0\0\0\0\0", 9)).status().code(),
             absl::StatusCode::kDataLoss);
   EXPECT_EQ(DecodeMeta(EncodeMeta({5}).substr(0, 5)).status().code(), absl::StatusCode::kDataLoss);
+  // Version 2 without its size field.
+  EXPECT_EQ(DecodeMeta(EncodeMeta({5, 6}).substr(0, 9)).status().code(),
+            absl::StatusCode::kDataLoss);
 }
 
 TEST(LayoutTest, EpochStartRoundTrips) {

@@ -16,6 +16,7 @@
 #include "rocksdb/cache.h"
 #include "rocksdb/convenience.h"
 #include "rocksdb/db.h"
+#include "rocksdb/env.h"
 #include "rocksdb/iterator.h"
 #include "rocksdb/options.h"
 #include "rocksdb/slice.h"
@@ -57,37 +58,56 @@ rocksdb::Options MakeDbOptions() {
   options.compaction_style = rocksdb::kCompactionStyleLevel;
   options.level_compaction_dynamic_level_bytes = true;
 
-  // Bigger memtables than the 64 MiB default absorb produce bursts, make fewer
-  // and larger L0 files, and serve consumers reading the tail from memory.
-  options.write_buffer_size = 128 << 20;
+  // 64 MiB memtables (RocksDB's default size), up to 4 of them: bursts are
+  // absorbed while one flushes, and memtables stay a bounded part of the
+  // broker's memory (256 MiB at most). 128 MiB ones were no faster in our
+  // runs, made each flush a longer burst of CPU that delayed produce calls,
+  // and took the broker's peak RSS close to 1 GiB in bench/compare_redis.sh.
+  options.write_buffer_size = 64 << 20;
   options.max_write_buffer_number = 4;
   options.max_bytes_for_level_base = 512 << 20;
 
-  // Producers often compress batches already (zstd/lz4 inside the batch), so
-  // a strong codec here mostly burns CPU. LZ4 is cheap, and RocksDB stores a
-  // block uncompressed when compressing saves too little, so already-compressed
-  // batches cost little. Fall back to none if this RocksDB lacks LZ4.
+  // No compression: producers compress batches themselves (lz4/zstd inside
+  // the batch, as in Kafka), which works far better on a whole batch than on
+  // RocksDB blocks, and compressing here again cost the broker CPU on every
+  // flush and compaction (LZ4 was a fifth of the broker's CPU time when
+  // producing 1 KiB records; see docs/BENCHMARKS.md).
   options.compression = rocksdb::kNoCompression;
-  for (rocksdb::CompressionType type : rocksdb::GetSupportedCompressions()) {
-    if (type == rocksdb::kLZ4Compression) options.compression = rocksdb::kLZ4Compression;
-  }
 
   // Two cores: one flush and one compaction at a time.
   options.max_background_jobs = 2;
+  // Start writing flushed and compacted files back to disk every MiB rather
+  // than leaving hundreds of MiB dirty for the kernel to write in one burst
+  // that WAL writes may queue behind (RocksDB's tuning guide recommends it;
+  // no p99 change was measurable here, where compaction's CPU dominates).
+  options.bytes_per_sync = 1 << 20;
+  // Compactions run at the lowest CPU priority (nice 19; the Env and so this
+  // setting is process-wide), so that they take idle CPU and delay produce
+  // and fetch calls less; they are not urgent: L0 files only slow writes
+  // down at 20 of them (1.25 GiB here). Flushes keep normal priority: a late
+  // flush stalls writes.
+  options.env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW,
+                                          rocksdb::CpuPriority::kLow);
 
   rocksdb::BlockBasedTableOptions table;
   // Most values are larger than a block anyway; bigger blocks keep the index
   // small when batches are small.
   table.block_size = 64 << 10;
   table.block_cache = rocksdb::NewLRUCache(64 << 20);
+  // XXH3 block checksums: Debian's RocksDB computes CRC32C in software, which
+  // made checksumming flushed and compacted blocks a visible cost.
+  table.checksum = rocksdb::kXXH3;
   // No bloom or prefix filter: filters only help point lookups, and every read
   // here is a Seek over a range.
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
 
   // Future: RocksDB's integrated BlobDB (enable_blob_files) would keep large
-  // values out of compactions, cutting write amplification; it needs blob
-  // garbage collection to reclaim deleted partitions' space, so it waits until
-  // retention is in place and measured.
+  // values out of compactions. Today every compaction rewrites the batches it
+  // covers once more (each flushed file also holds the partition's meta key,
+  // which sorts after its log keys, so files overlap and cannot be moved
+  // down as they are): a large share of the broker's CPU at full produce
+  // speed. It waits because ApproximateSizeBytes (SST files and memtables
+  // only) would stop counting the values.
   return options;
 }
 
@@ -107,12 +127,14 @@ absl::Status PartitionLog::Write(rocksdb::WriteBatch* batch, absl::string_view w
 
 absl::Status PartitionLog::Recover() {
   std::optional<int64_t> stored_start;
+  int64_t size = -1;
   std::string meta_value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), layout::MetaKey(id_), &meta_value);
   if (s.ok()) {
     absl::StatusOr<layout::PartitionMeta> meta = layout::DecodeMeta(meta_value);
     if (!meta.ok()) return StoredDataCorrupt(id_, meta.status().message());
     stored_start = meta->log_start_offset;
+    size = meta->size_bytes;
   } else if (!s.IsNotFound()) {
     return FromRocksDb(s, absl::StrCat("reading metadata of ", DescribePartition(id_)));
   }
@@ -150,6 +172,13 @@ absl::Status PartitionLog::Recover() {
     return FromRocksDb(it->status(), absl::StrCat("recovering ", DescribePartition(id_)));
   }
   end = std::max(end, start);
+  if (size < 0) {
+    // Metadata from before sizes were tracked: sum the batches once; the next
+    // write persists the total.
+    absl::StatusOr<int64_t> summed = BytesInRange(start, kMaxOffset);
+    if (!summed.ok()) return summed.status();
+    size = *summed;
+  }
 
   std::vector<std::pair<int32_t, int64_t>> epochs;
   const std::string epoch_prefix = layout::PartitionPrefix(layout::kEpochTag, id_);
@@ -175,6 +204,7 @@ absl::Status PartitionLog::Recover() {
   absl::MutexLock lock(&mu_);
   log_start_offset_ = start;
   log_end_offset_ = end;
+  size_bytes_ = size;
   epochs_ = std::move(epochs);
   return absl::OkStatus();
 }
@@ -184,11 +214,15 @@ absl::StatusOr<AppendResult> PartitionLog::Append(const std::vector<absl::string
   if (batches.empty()) return EmptyAppend(id_);
   absl::MutexLock write_lock(&write_mu_);
   int64_t next_offset = 0;
+  int64_t start = 0;
+  int64_t size = 0;
   bool new_epoch = false;
   {
     absl::ReaderMutexLock lock(&mu_);
     if (deleted_) return PartitionDeleted(id_);
     next_offset = log_end_offset_;
+    start = log_start_offset_;
+    size = size_bytes_;
     new_epoch = leader_epoch >= 0 && (epochs_.empty() || leader_epoch > epochs_.back().first);
   }
 
@@ -226,7 +260,10 @@ absl::StatusOr<AppendResult> PartitionLog::Append(const std::vector<absl::string
         write_batch.Put(rocksdb::SliceParts(&key_slice, 1), rocksdb::SliceParts(value_parts, 2));
     if (!s.ok()) return FromRocksDb(s, absl::StrCat("buffering batch ", i));
     next_offset = last_offset + 1;
+    size += static_cast<int64_t>(data.size());
   }
+  // A few bytes per append keep the size exact across crashes without a scan.
+  write_batch.Put(layout::MetaKey(id_), layout::EncodeMeta({start, size}));
 
   absl::Status written = Write(&write_batch, "appending to");
   if (!written.ok()) return written;
@@ -235,6 +272,7 @@ absl::StatusOr<AppendResult> PartitionLog::Append(const std::vector<absl::string
   result.log_end_offset = next_offset;
   absl::MutexLock lock(&mu_);
   log_end_offset_ = next_offset;  // waking WaitForAppend: absl::Mutex re-checks conditions
+  size_bytes_ = size;
   if (new_epoch) epochs_.emplace_back(leader_epoch, result.base_offset);
   return result;
 }
@@ -314,6 +352,117 @@ int64_t PartitionLog::log_end_offset() const {
   return log_end_offset_;
 }
 
+int64_t PartitionLog::size_bytes() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return size_bytes_;
+}
+
+absl::Status PartitionLog::ScanBatches(int64_t from, int64_t to,
+                                       const std::function<bool(absl::string_view)>& fn) const {
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    if (deleted_) return PartitionDeleted(id_);
+    from = std::max(from, log_start_offset_);
+  }
+  return ScanRange(from, to, fn);
+}
+
+absl::Status PartitionLog::ScanRange(int64_t from, int64_t to,
+                                     const std::function<bool(absl::string_view)>& fn) const {
+  from = std::max<int64_t>(from, 0);
+  if (to <= from) return absl::OkStatus();
+  // Batches with last offset < to are exactly the keys below LogKey(to).
+  const std::string upper = layout::LogKey(id_, to);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions read_options;
+  read_options.iterate_upper_bound = &upper_slice;
+  read_options.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options));
+  for (it->Seek(layout::LogKey(id_, from)); it->Valid(); it->Next()) {
+    if (!fn(ToView(it->value()))) break;
+  }
+  return FromRocksDb(it->status(), absl::StrCat("scanning ", DescribePartition(id_)));
+}
+
+absl::StatusOr<int64_t> PartitionLog::BytesInRange(int64_t from, int64_t to) const {
+  int64_t bytes = 0;
+  absl::Status s = ScanRange(from, to, [&bytes](absl::string_view batch) {
+    bytes += static_cast<int64_t>(batch.size());
+    return true;
+  });
+  if (!s.ok()) return s;
+  return bytes;
+}
+
+absl::StatusOr<int> PartitionLog::RewriteBatches(const std::vector<BatchRewrite>& rewrites) {
+  absl::MutexLock write_lock(&write_mu_);
+  int64_t start = 0;
+  int64_t end = 0;
+  int64_t size = 0;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    if (deleted_) return PartitionDeleted(id_);
+    start = log_start_offset_;
+    end = log_end_offset_;
+    size = size_bytes_;
+  }
+
+  rocksdb::WriteBatch write_batch;
+  int applied = 0;
+  for (const BatchRewrite& rewrite : rewrites) {
+    const batch::BatchHeader& original = rewrite.original;
+    const int64_t last_offset = original.last_offset();
+    if (rewrite.replacement.has_value()) {
+      absl::StatusOr<batch::BatchHeader> header = batch::ParseHeader(*rewrite.replacement);
+      if (!header.ok() || header->size() != rewrite.replacement->size() ||
+          header->base_offset != original.base_offset || header->last_offset() != last_offset) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("rewrite of batch ", original.base_offset, "..", last_offset, " of ",
+                         DescribePartition(id_), " is not a batch with the same offsets",
+                         header.ok() ? "" : absl::StrCat(": ", header.status().message())));
+      }
+    } else if (last_offset == end - 1) {
+      continue;  // recovery needs this batch to find the log end
+    }
+    if (last_offset < start || last_offset >= end) continue;  // truncated meanwhile
+
+    // Is the stored batch still the one the caller read? A truncation plus a
+    // new append could have put another batch under the same key.
+    const std::string key = layout::LogKey(id_, last_offset);
+    rocksdb::PinnableSlice stored;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), key, &stored);
+    if (s.IsNotFound()) continue;
+    if (!s.ok()) return FromRocksDb(s, absl::StrCat("compacting ", DescribePartition(id_)));
+    absl::StatusOr<batch::BatchHeader> current = batch::ParseHeader(ToView(stored));
+    if (!current.ok()) return StoredDataCorrupt(id_, current.status().message());
+    if (current->base_offset != original.base_offset || current->crc != original.crc ||
+        current->batch_length != original.batch_length ||
+        current->partition_leader_epoch != original.partition_leader_epoch) {
+      continue;
+    }
+
+    size -= static_cast<int64_t>(stored.size());
+    if (rewrite.replacement.has_value()) {
+      write_batch.Put(key, *rewrite.replacement);
+      size += static_cast<int64_t>(rewrite.replacement->size());
+    } else {
+      write_batch.Delete(key);
+    }
+    ++applied;
+  }
+  if (applied == 0) return 0;
+  write_batch.Put(layout::MetaKey(id_), layout::EncodeMeta({start, size}));
+
+  // A rewrite keeps offsets, so readers need not see it together with any
+  // offset change: no need to block them under mu_ while writing.
+  absl::Status written = Write(&write_batch, "compacting");
+  if (!written.ok()) return written;
+  absl::MutexLock lock(&mu_);
+  size_bytes_ = size;
+  ++generation_;
+  return applied;
+}
+
 bool PartitionLog::WaitForAppend(int64_t offset, absl::Time deadline) const {
   auto ready = [this, offset]()
                    ABSL_SHARED_LOCKS_REQUIRED(mu_) { return log_end_offset_ > offset || deleted_; };
@@ -329,24 +478,56 @@ std::vector<std::pair<int32_t, int64_t>> PartitionLog::EpochHistory() const {
 }
 
 absl::Status PartitionLog::TruncatePrefix(int64_t new_start) {
+  // The removed batches' sizes come off size_bytes(), which means reading
+  // them. That must not block appends, so sum them first without write_mu_;
+  // appends only add batches above the end, and if nothing else changed the
+  // batches meanwhile (same generation) the sum still holds.
+  uint64_t summed_generation = 0;
+  std::optional<int64_t> summed_bytes;
+  {
+    int64_t start = 0;
+    {
+      absl::ReaderMutexLock lock(&mu_);
+      if (deleted_) return PartitionDeleted(id_);
+      if (new_start <= log_start_offset_) return absl::OkStatus();
+      if (new_start > log_end_offset_) {
+        return OffsetOutOfRange(id_, new_start, log_start_offset_, log_end_offset_);
+      }
+      start = log_start_offset_;
+      summed_generation = generation_;
+    }
+    absl::StatusOr<int64_t> bytes = BytesInRange(start, new_start);
+    if (!bytes.ok()) return bytes.status();
+    summed_bytes = *bytes;
+  }
+
   absl::MutexLock write_lock(&write_mu_);
   int64_t start = 0;
   int64_t end = 0;
+  int64_t size = 0;
   std::vector<std::pair<int32_t, int64_t>> epochs;
   {
     absl::ReaderMutexLock lock(&mu_);
     if (deleted_) return PartitionDeleted(id_);
     start = log_start_offset_;
     end = log_end_offset_;
+    size = size_bytes_;
     epochs = epochs_;
+    if (generation_ != summed_generation) summed_bytes.reset();
   }
   if (new_start <= start) return absl::OkStatus();
   if (new_start > end) return OffsetOutOfRange(id_, new_start, start, end);
+  if (!summed_bytes.has_value()) {
+    absl::StatusOr<int64_t> bytes = BytesInRange(start, new_start);  // rare: under the lock
+    if (!bytes.ok()) return bytes.status();
+    summed_bytes = *bytes;
+  }
+  size -= *summed_bytes;
 
   rocksdb::WriteBatch write_batch;
   // Exactly the batches whose last offset is below new_start.
   write_batch.DeleteRange(layout::LogKey(id_, 0), layout::LogKey(id_, new_start));
-  write_batch.Put(layout::MetaKey(id_), layout::EncodeMeta({new_start}));
+  write_batch.Put(layout::MetaKey(id_), layout::EncodeMeta({new_start, size}));
   // As Kafka's truncateFromStart: drop epochs that ended before new_start; the
   // epoch covering new_start now starts there.
   size_t first_kept = 0;
@@ -367,6 +548,8 @@ absl::Status PartitionLog::TruncatePrefix(int64_t new_start) {
   absl::Status written = Write(&write_batch, "truncating the start of");
   if (!written.ok()) return written;
   log_start_offset_ = new_start;
+  size_bytes_ = size;
+  ++generation_;
   epochs_ = std::move(epochs);
   return absl::OkStatus();
 }
@@ -375,12 +558,14 @@ absl::Status PartitionLog::TruncateSuffix(int64_t new_end) {
   absl::MutexLock write_lock(&write_mu_);
   int64_t start = 0;
   int64_t end = 0;
+  int64_t size = 0;
   std::vector<std::pair<int32_t, int64_t>> epochs;
   {
     absl::ReaderMutexLock lock(&mu_);
     if (deleted_) return PartitionDeleted(id_);
     start = log_start_offset_;
     end = log_end_offset_;
+    size = size_bytes_;
     epochs = epochs_;
   }
   if (new_end < start || new_end > end) return OffsetOutOfRange(id_, new_end, start, end);
@@ -406,8 +591,15 @@ absl::Status PartitionLog::TruncateSuffix(int64_t new_end) {
     }
   }
 
+  // Suffixes are short (a follower's unreplicated tail): summing them under
+  // the lock is fine.
+  absl::StatusOr<int64_t> removed = BytesInRange(new_end, kMaxOffset);
+  if (!removed.ok()) return removed.status();
+  size -= *removed;
+
   rocksdb::WriteBatch write_batch;
   write_batch.DeleteRange(layout::LogKey(id_, new_end), upper);
+  write_batch.Put(layout::MetaKey(id_), layout::EncodeMeta({start, size}));
   // As Kafka's truncateFromEnd: epochs that started at or after new_end go.
   while (!epochs.empty() && epochs.back().second >= new_end) {
     write_batch.Delete(layout::EpochKey(id_, epochs.back().first));
@@ -418,6 +610,8 @@ absl::Status PartitionLog::TruncateSuffix(int64_t new_end) {
   absl::Status written = Write(&write_batch, "truncating the end of");
   if (!written.ok()) return written;
   log_end_offset_ = new_end;
+  size_bytes_ = size;
+  ++generation_;
   epochs_ = std::move(epochs);
   return absl::OkStatus();
 }
@@ -427,6 +621,7 @@ void PartitionLog::MarkDeleted() {
   deleted_ = true;
   log_start_offset_ = 0;
   log_end_offset_ = 0;
+  size_bytes_ = 0;
   epochs_.clear();
 }
 
@@ -505,7 +700,8 @@ absl::StatusOr<std::shared_ptr<PartitionLog>> LogManager::GetOrCreate(const Part
   std::shared_ptr<PartitionLog> log(new PartitionLog(db_.get(), id, options_.sync_writes));
   // The meta key makes an empty partition survive a restart.
   rocksdb::WriteBatch write_batch;
-  write_batch.Put(layout::MetaKey(id), layout::EncodeMeta({/*log_start_offset=*/0}));
+  write_batch.Put(layout::MetaKey(id),
+                  layout::EncodeMeta({/*log_start_offset=*/0, /*size_bytes=*/0}));
   absl::Status written = log->Write(&write_batch, "creating");
   if (!written.ok()) return written;
   logs_.emplace(id, log);

@@ -6,7 +6,8 @@
 // the batch's LAST offset, so that one forward Seek(offset) lands on the batch
 // containing `offset`; layout.h explains the key layout. The log knows nothing
 // of the network, leaders or replication: callers pass leader epochs in and
-// decide the high watermark.
+// decide the high watermark. Retention and compaction (log_cleaner.h) work
+// through TruncatePrefix, ScanBatches and RewriteBatches.
 //
 // Ownership: LogManager owns the RocksDB handle; PartitionLogs are shared
 // (std::shared_ptr) so a fetch in flight keeps its log alive across a delete.
@@ -20,8 +21,10 @@
 #define RUNNEL_BROKER_STORAGE_LOG_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,6 +34,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "proto/batch/record_batch.h"
 
 namespace rocksdb {
 class DB;
@@ -68,6 +72,16 @@ struct AppendResult {
   int64_t log_end_offset = 0;
 };
 
+// One change log compaction makes to a stored batch (PartitionLog::RewriteBatches).
+struct BatchRewrite {
+  // The stored batch's header as the cleaner read it: the rewrite applies only
+  // if the batch stored under original.last_offset() is still that batch.
+  batch::BatchHeader original;
+  // The batch that replaces it, with the same base offset and last offset, or
+  // nullopt to delete the batch.
+  std::optional<std::string> replacement;
+};
+
 class PartitionLog {
  public:
   PartitionLog(const PartitionLog&) = delete;
@@ -101,6 +115,31 @@ class PartitionLog {
   int64_t log_start_offset() const;
   // The offset the next appended record will get.
   int64_t log_end_offset() const;
+  // Total bytes of the stored batches (whole batches, headers included; not
+  // RocksDB's on-disk size). Exact: kept in memory and persisted in the
+  // partition's metadata by the same atomic write that changes the batches,
+  // so opening a log needs no scan. What retention.bytes limits.
+  int64_t size_bytes() const;
+
+  // Calls fn(batch) for each stored batch whose last offset is in
+  // [max(from, log_start_offset()), to), in offset order, until fn returns
+  // false. The batches come from one consistent RocksDB snapshot; each view
+  // is valid during its call only. Reads bypass the block cache, so that a
+  // background scan does not evict the tail consumers read. Memory stays at
+  // one batch whatever the range. NotFound once deleted.
+  absl::Status ScanBatches(int64_t from, int64_t to,
+                           const std::function<bool(absl::string_view batch)>& fn) const;
+
+  // Log compaction: replaces or deletes whole batches in one atomic write,
+  // adjusting size_bytes(); offsets never change. Returns how many rewrites
+  // applied. A rewrite is skipped (not an error) when its batch is gone or
+  // no longer the one the caller read (a truncation or another rewrite got
+  // there first), and a deletion is skipped for the batch that holds the
+  // log's last offset: recovery finds log_end_offset() from that batch, so
+  // the caller keeps an empty batch there instead (see batch::BatchBuilder).
+  // InvalidArgument if a replacement does not parse or its offset range
+  // differs from the original's; NotFound once deleted.
+  absl::StatusOr<int> RewriteBatches(const std::vector<BatchRewrite>& rewrites);
 
   // Blocks until log_end_offset() > offset or `deadline` passes; returns
   // whether data is available. Used for long-poll fetches. Returns false at
@@ -136,7 +175,12 @@ class PartitionLog {
  private:
   friend class LogManager;
   PartitionLog(rocksdb::DB* db, PartitionId id, bool sync_writes);
-  absl::Status Recover();  // loads start/end offsets and epoch history from disk
+  absl::Status Recover();  // loads start/end offsets, size and epoch history from disk
+  // ScanBatches without the deleted check or clamping to the start.
+  absl::Status ScanRange(int64_t from, int64_t to,
+                         const std::function<bool(absl::string_view batch)>& fn) const;
+  // Sum of the sizes of the batches whose last offset is in [from, to).
+  absl::StatusOr<int64_t> BytesInRange(int64_t from, int64_t to) const;
   // Makes every later call fail with NotFound (or return false/empty) and
   // wakes WaitForAppend callers. Used by LogManager::Delete and on close.
   void MarkDeleted() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
@@ -152,6 +196,11 @@ class PartitionLog {
   mutable absl::Mutex mu_;
   int64_t log_start_offset_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t log_end_offset_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t size_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  // Bumped (under write_mu_ and mu_) by every write that removes or replaces
+  // existing batches, i.e. everything but Append: lets TruncatePrefix sum the
+  // batches it removes before taking write_mu_, then check nothing changed.
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
   bool deleted_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::pair<int32_t, int64_t>> epochs_ ABSL_GUARDED_BY(mu_);
 };

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <limits>
@@ -15,8 +16,10 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "broker/storage/errors.h"
+#include "broker/storage/layout.h"
 #include "gtest/gtest.h"
 #include "proto/batch/record_batch.h"
+#include "rocksdb/db.h"
 
 namespace runnel::storage {
 namespace {
@@ -457,6 +460,157 @@ TEST_F(LogTest, TruncatePrefixTrimsTheEpochHistory) {
   log.reset();
   Reopen();
   EXPECT_EQ(manager_->Get({1, 0})->EpochHistory(), (EpochList{{3, 5}}));
+}
+
+TEST_F(LogTest, SizeBytesIsExactThroughEveryWriteAndSurvivesReopen) {
+  auto log = Create({1, 0});
+  EXPECT_EQ(log->size_bytes(), 0);
+  const std::vector<std::string> batches = {MakeBatch(3, "a"), MakeBatch(2, "b"),
+                                            MakeBatch(4, "c"), MakeBatch(1, "d")};
+  MustAppend(*log, {batches[0], batches[1], batches[2]});  // [0-2] [3-4] [5-8]
+  MustAppend(*log, {batches[3]});                          // [9]
+  int64_t total = 0;
+  for (const std::string& b : batches) total += static_cast<int64_t>(b.size());
+  EXPECT_EQ(log->size_bytes(), total);
+
+  ASSERT_TRUE(log->TruncatePrefix(4).ok());  // drops [0-2]; [3-4] straddles and stays
+  total -= static_cast<int64_t>(batches[0].size());
+  EXPECT_EQ(log->size_bytes(), total);
+  ASSERT_TRUE(log->TruncateSuffix(9).ok());  // drops [9]
+  total -= static_cast<int64_t>(batches[3].size());
+  EXPECT_EQ(log->size_bytes(), total);
+
+  log.reset();
+  Reopen();
+  log = manager_->Get({1, 0});
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->size_bytes(), total);
+}
+
+// Data directories written before sizes were tracked have version 1
+// metadata: opening one sums the batches once.
+TEST_F(LogTest, SizeIsRecomputedFromOlderMetadata) {
+  auto log = Create({1, 0});
+  AppendThreeBatches(*log);
+  ASSERT_TRUE(log->TruncatePrefix(3).ok());
+  const int64_t size = log->size_bytes();
+  log.reset();
+  manager_.reset();
+  {
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir_, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    std::string v1(1, '\x01');
+    layout::AppendBigEndian64(3, &v1);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), layout::MetaKey({1, 0}), v1).ok());
+    ASSERT_TRUE(db->Close().ok());
+  }
+  Reopen();
+  log = manager_->Get({1, 0});
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->log_start_offset(), 3);
+  EXPECT_EQ(log->size_bytes(), size);
+}
+
+TEST_F(LogTest, ScanBatchesVisitsBatchesEndingInTheRangeUntilTold) {
+  auto log = Create({1, 0});
+  AppendThreeBatches(*log);  // [0-2] [3-4] [5-8]
+  auto scan = [&](int64_t from, int64_t to, int stop_after) {
+    Ranges seen;
+    absl::Status s = log->ScanBatches(from, to, [&](absl::string_view b) {
+      absl::StatusOr<batch::BatchHeader> h = batch::ParseHeader(b);
+      EXPECT_TRUE(h.ok());
+      seen.emplace_back(h->base_offset, h->last_offset());
+      return static_cast<int>(seen.size()) < stop_after;
+    });
+    EXPECT_TRUE(s.ok()) << s;
+    return seen;
+  };
+  EXPECT_EQ(scan(0, kNoLimit, 10), (Ranges{{0, 2}, {3, 4}, {5, 8}}));
+  EXPECT_EQ(scan(4, 8, 10), (Ranges{{3, 4}}));  // [5-8] ends at 8, not below it
+  EXPECT_EQ(scan(0, kNoLimit, 2), (Ranges{{0, 2}, {3, 4}}));
+  ASSERT_TRUE(log->TruncatePrefix(3).ok());
+  EXPECT_EQ(scan(0, kNoLimit, 10), (Ranges{{3, 4}, {5, 8}}));
+}
+
+// The batch a compaction would leave of `original`: the records at the given
+// absolute offsets, at their offsets.
+std::string KeepOnly(absl::string_view original, const std::vector<int64_t>& offsets) {
+  absl::StatusOr<batch::BatchHeader> h = batch::ParseHeader(original);
+  EXPECT_TRUE(h.ok());
+  std::vector<batch::Record> records;
+  EXPECT_TRUE(batch::DecodeRecords(original, &records).ok());
+  batch::BatchBuilder builder(h->compression());
+  builder.RebuildFrom(*h);
+  for (const batch::Record& r : records) {
+    if (std::find(offsets.begin(), offsets.end(), r.offset) == offsets.end()) continue;
+    EXPECT_TRUE(builder
+                    .AppendAt(static_cast<int32_t>(r.offset - h->base_offset), r.timestamp, r.key,
+                              r.value, r.headers)
+                    .ok());
+  }
+  absl::StatusOr<std::string> built = builder.Build();
+  EXPECT_TRUE(built.ok()) << built.status();
+  return built.ok() ? *built : std::string();
+}
+
+TEST_F(LogTest, RewriteBatchesReplacesAndDeletesAtomicallyKeepingOffsets) {
+  auto log = Create({1, 0});
+  AppendThreeBatches(*log);  // [0-2] [3-4] [5-8]
+  std::vector<std::string> stored;
+  std::vector<batch::BatchHeader> headers;
+  const std::string before = MustRead(*log, 0);
+  for (absl::string_view b : batch::SplitStoredBatches(before)) {
+    stored.emplace_back(b);
+    headers.push_back(*batch::ParseHeader(b));
+  }
+  ASSERT_EQ(stored.size(), 3u);
+
+  const std::string thinned = KeepOnly(stored[1], {4});
+  absl::StatusOr<int> applied = log->RewriteBatches({
+      {headers[0], std::nullopt},  // delete [0-2]
+      {headers[1], thinned},       // [3-4] keeps only offset 4
+      {headers[2], std::nullopt},  // the last batch: skipped, recovery needs it
+  });
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(*applied, 2);
+  const int64_t want_size = static_cast<int64_t>(thinned.size() + stored[2].size());
+  EXPECT_EQ(log->size_bytes(), want_size);
+
+  auto check = [&](const PartitionLog& l) {
+    EXPECT_EQ(l.log_start_offset(), 0);
+    EXPECT_EQ(l.log_end_offset(), 9);
+    // Reading from the start lands on the first batch left.
+    const std::string data = MustRead(l, 0);
+    EXPECT_EQ(BatchRanges(data), (Ranges{{3, 4}, {5, 8}}));
+    std::vector<int64_t> offsets;
+    for (absl::string_view b : batch::SplitStoredBatches(data)) {
+      EXPECT_TRUE(batch::ValidateStoredBatch(b).ok()) << batch::ValidateStoredBatch(b);
+      std::vector<batch::Record> records;
+      EXPECT_TRUE(batch::DecodeRecords(b, &records).ok());
+      for (const auto& r : records) offsets.push_back(r.offset);
+    }
+    EXPECT_EQ(offsets, (std::vector<int64_t>{4, 5, 6, 7, 8}));
+  };
+  check(*log);
+
+  // A rewrite of a batch that is gone or changed is skipped.
+  batch::BatchHeader stale = headers[1];
+  stale.crc ^= 1;
+  applied = log->RewriteBatches({{headers[0], std::nullopt}, {stale, std::nullopt}});
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(*applied, 0);
+  // A replacement must keep the batch's offsets.
+  EXPECT_EQ(log->RewriteBatches({{headers[2], stored[0]}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  log.reset();
+  Reopen();
+  log = manager_->Get({1, 0});
+  ASSERT_NE(log, nullptr);
+  check(*log);
+  EXPECT_EQ(log->size_bytes(), want_size);
+  EXPECT_EQ(MustAppend(*log, {MakeBatch(1, "z")}).base_offset, 9);
 }
 
 TEST_F(LogTest, ConcurrentAppendsProduceAGaplessOrderedLog) {

@@ -189,20 +189,24 @@ absl::Status ReadSized(Source& src, uint64_t record_end, const char* what, bool 
   return absl::OkStatus();
 }
 
-// Same, into an optional that ends up empty for null.
+// Same, into an optional that ends up empty for null; *is_null (if given)
+// says whether it was null.
 template <typename Source>
 absl::Status ReadNullable(Source& src, uint64_t record_end, const char* what,
-                          std::optional<std::string>* dst) {
+                          std::optional<std::string>* dst, bool* is_null = nullptr) {
   int32_t len = 0;
   absl::Status s =
       ReadSized(src, record_end, what, /*nullable=*/true, &len, dst ? &dst->emplace() : nullptr);
   if (dst && len == -1) dst->reset();
+  if (is_null) *is_null = len == -1;
   return s;
 }
 
+// What the walker needs of a record it does not decode.
 struct RecordPosition {
   int64_t timestamp_delta = 0;
   int32_t offset_delta = 0;
+  bool has_key = false;
 };
 
 // Reads one record. With rec == null it checks the structure and skips key,
@@ -219,7 +223,12 @@ absl::Status ReadRecord(Source& src, RecordPosition* pos, Record* rec) {
     return Corrupt("truncated or malformed timestamp delta");
   }
   if (!src.ReadVarint32(&pos->offset_delta)) return Corrupt("truncated or malformed offset delta");
-  if (absl::Status s = ReadNullable(src, end, "key", rec ? &rec->key : nullptr); !s.ok()) return s;
+  bool null_key = false;
+  if (absl::Status s = ReadNullable(src, end, "key", rec ? &rec->key : nullptr, &null_key);
+      !s.ok()) {
+    return s;
+  }
+  pos->has_key = !null_key;
   if (absl::Status s = ReadNullable(src, end, "value", rec ? &rec->value : nullptr); !s.ok()) {
     return s;
   }
@@ -253,14 +262,16 @@ absl::Status ReadRecord(Source& src, RecordPosition* pos, Record* rec) {
 }
 
 // Walks all record_count records of a batch. With out == null it validates
-// (offset deltas must run 0, 1, 2, ... and max_timestamp must match the
-// records); otherwise it appends decoded records with absolute offsets and
-// only requires deltas within the batch's offset range, since Kafka's log
-// compaction can leave gaps.
+// per `options` (offset deltas run 0, 1, 2, ... or at least increase, and
+// max_timestamp must match the records); otherwise it appends decoded records
+// with absolute offsets and only requires deltas within the batch's offset
+// range, since Kafka's log compaction can leave gaps.
 template <typename Source>
-absl::Status WalkRecords(Source& src, const BatchHeader& h, std::vector<Record>* out) {
+absl::Status WalkRecords(Source& src, const BatchHeader& h, const ValidateOptions& options,
+                         std::vector<Record>* out) {
   const bool log_append_time = (h.attributes & kAttrTimestampTypeLogAppend) != 0;
   int64_t max_timestamp = std::numeric_limits<int64_t>::min();
+  int32_t previous_delta = -1;
   for (int32_t i = 0; i < h.record_count; ++i) {
     Record* rec = nullptr;
     if (out) rec = &out->emplace_back();
@@ -269,28 +280,36 @@ absl::Status WalkRecords(Source& src, const BatchHeader& h, std::vector<Record>*
       return WithContext(src.status().ok() ? s : src.status(), absl::StrCat("record ", i));
     }
     const int64_t timestamp = WrappingAdd(h.first_timestamp, pos.timestamp_delta);
+    if (!out && options.contiguous_offsets && pos.offset_delta != i) {
+      return Corrupt("record ", i, ": offset delta ", pos.offset_delta, ", expected ", i);
+    }
+    if (pos.offset_delta < 0 || pos.offset_delta > h.last_offset_delta) {
+      return Corrupt("record ", i, ": offset delta ", pos.offset_delta,
+                     " is outside the batch (last_offset_delta ", h.last_offset_delta, ")");
+    }
     if (out) {
-      if (pos.offset_delta < 0 || pos.offset_delta > h.last_offset_delta) {
-        return Corrupt("record ", i, ": offset delta ", pos.offset_delta,
-                       " is outside the batch (last_offset_delta ", h.last_offset_delta, ")");
-      }
       rec->offset = WrappingAdd(h.base_offset, pos.offset_delta);
       // With LogAppendTime the broker's time in max_timestamp replaces the
       // producer's record timestamps, as Kafka consumers do.
       rec->timestamp = log_append_time ? h.max_timestamp : timestamp;
-    } else {
-      if (pos.offset_delta != i) {
-        return Corrupt("record ", i, ": offset delta ", pos.offset_delta, ", expected ", i);
-      }
-      max_timestamp = std::max(max_timestamp, timestamp);
+      continue;
     }
+    if (pos.offset_delta <= previous_delta) {
+      return Corrupt("record ", i, ": offset delta ", pos.offset_delta,
+                     " does not follow the previous record's ", previous_delta);
+    }
+    previous_delta = pos.offset_delta;
+    if (options.require_keys && !pos.has_key) {
+      return absl::FailedPreconditionError(absl::StrCat("record ", i, " has no key"));
+    }
+    max_timestamp = std::max(max_timestamp, timestamp);
   }
   if (!src.AtEnd()) {
     if (!src.status().ok()) return WithContext(src.status(), "after the last record");
     return Corrupt("records section has data after the last of record_count=", h.record_count,
                    " records");
   }
-  if (!out && !log_append_time && max_timestamp != h.max_timestamp) {
+  if (!out && !log_append_time && h.record_count > 0 && max_timestamp != h.max_timestamp) {
     return Corrupt("max_timestamp ", h.max_timestamp, " differs from the records' maximum ",
                    max_timestamp);
   }
@@ -298,7 +317,8 @@ absl::Status WalkRecords(Source& src, const BatchHeader& h, std::vector<Record>*
 }
 
 // Runs the walker over the records section, decompressing if needed.
-absl::Status WalkBatch(absl::string_view batch, const BatchHeader& h, std::vector<Record>* out) {
+absl::Status WalkBatch(absl::string_view batch, const BatchHeader& h,
+                       const ValidateOptions& options, std::vector<Record>* out) {
   const absl::string_view section = batch.substr(kHeaderSize);
   if (out && h.record_count > 0) {
     // The count comes from the data: reserve no more than the bytes could hold.
@@ -307,13 +327,13 @@ absl::Status WalkBatch(absl::string_view batch, const BatchHeader& h, std::vecto
   }
   if (h.compression() == Compression::kNone) {
     FlatSource src(section);
-    return WalkRecords(src, h, out);
+    return WalkRecords(src, h, options, out);
   }
   absl::StatusOr<std::unique_ptr<Decompressor>> decompressor =
       Decompressor::Create(h.compression(), section);
   if (!decompressor.ok()) return decompressor.status();
   StreamSource src(decompressor->get());
-  return WalkRecords(src, h, out);
+  return WalkRecords(src, h, options, out);
 }
 
 // Checks everything about a batch that does not need its records: header,
@@ -383,19 +403,46 @@ absl::StatusOr<BatchHeader> ParseHeader(absl::string_view data) {
   return h;
 }
 
-absl::Status ValidateBatch(absl::string_view data) {
+absl::Status ValidateBatch(absl::string_view data) { return ValidateBatch(data, {}); }
+
+absl::Status ValidateBatch(absl::string_view data, const ValidateOptions& options) {
   absl::StatusOr<BatchHeader> h = CheckFrame(data);
   if (!h.ok()) return h.status();
-  if (h->record_count <= 0) return Corrupt("record_count ", h->record_count, " is not positive");
-  if (h->last_offset_delta != h->record_count - 1) {
-    return Corrupt("last_offset_delta ", h->last_offset_delta, " does not match record_count ",
-                   h->record_count, " (expected ", h->record_count - 1, ")");
+  if (options.contiguous_offsets) {
+    if (h->record_count <= 0) {
+      return Corrupt("record_count ", h->record_count, " is not positive");
+    }
+    if (h->last_offset_delta != h->record_count - 1) {
+      return Corrupt("last_offset_delta ", h->last_offset_delta, " does not match record_count ",
+                     h->record_count, " (expected ", h->record_count - 1, ")");
+    }
+  } else {
+    if (h->last_offset_delta < 0) {
+      return Corrupt("last_offset_delta ", h->last_offset_delta, " is negative");
+    }
+    // Deltas increase within 0..last_offset_delta, which bounds the count.
+    if (h->record_count < 0 || h->record_count > int64_t{h->last_offset_delta} + 1) {
+      return Corrupt("record_count ", h->record_count, " does not fit last_offset_delta ",
+                     h->last_offset_delta);
+    }
   }
-  return WalkBatch(data, *h, /*out=*/nullptr);
+  return WalkBatch(data, *h, options, /*out=*/nullptr);
+}
+
+absl::Status ValidateStoredBatch(absl::string_view data) {
+  ValidateOptions options;
+  options.contiguous_offsets = false;
+  return ValidateBatch(data, options);
 }
 
 absl::StatusOr<std::vector<absl::string_view>> SplitBatches(absl::string_view data,
                                                             size_t max_batch_bytes) {
+  return SplitBatches(data, max_batch_bytes, {});
+}
+
+absl::StatusOr<std::vector<absl::string_view>> SplitBatches(absl::string_view data,
+                                                            size_t max_batch_bytes,
+                                                            const ValidateOptions& options) {
   std::vector<absl::string_view> batches;
   size_t pos = 0;
   while (pos < data.size()) {
@@ -418,7 +465,7 @@ absl::StatusOr<std::vector<absl::string_view>> SplitBatches(absl::string_view da
       return Corrupt(where, ": batch is ", size, " bytes but only ", rest.size(), " remain");
     }
     const absl::string_view batch = rest.substr(0, size);
-    if (absl::Status s = ValidateBatch(batch); !s.ok()) return WithContext(s, where);
+    if (absl::Status s = ValidateBatch(batch, options); !s.ok()) return WithContext(s, where);
     batches.push_back(batch);
     pos += size;
   }
@@ -451,17 +498,40 @@ absl::Status DecodeRecords(absl::string_view batch, std::vector<Record>* out) {
   if (!h.ok()) return h.status();
   if (h->record_count < 0) return Corrupt("record_count ", h->record_count, " is negative");
   const size_t old_size = out->size();
-  absl::Status s = WalkBatch(batch, *h, out);
+  absl::Status s = WalkBatch(batch, *h, ValidateOptions(), out);
   if (!s.ok()) out->erase(out->begin() + static_cast<ptrdiff_t>(old_size), out->end());
   return s;
 }
 
 BatchBuilder::BatchBuilder(Compression compression) : compression_(compression) {}
 
-void BatchBuilder::Append(
-    int64_t timestamp_ms, const std::optional<std::string>& key,
-    const std::optional<std::string>& value,
-    const std::vector<std::pair<std::string, std::optional<std::string>>>& headers) {
+void BatchBuilder::Append(int64_t timestamp_ms, const std::optional<std::string>& key,
+                          const std::optional<std::string>& value, const Headers& headers) {
+  AppendRecord(last_delta_ + 1, timestamp_ms, key, value, headers);
+}
+
+absl::Status BatchBuilder::AppendAt(int32_t offset_delta, int64_t timestamp_ms,
+                                    const std::optional<std::string>& key,
+                                    const std::optional<std::string>& value,
+                                    const Headers& headers) {
+  if (offset_delta <= last_delta_) {
+    return absl::InvalidArgumentError(absl::StrCat("offset delta ", offset_delta,
+                                                   " must be greater than the previous record's ",
+                                                   last_delta_));
+  }
+  if (rebuild_ && offset_delta > rebuild_->last_offset_delta) {
+    return absl::InvalidArgumentError(absl::StrCat("offset delta ", offset_delta,
+                                                   " is beyond the rebuilt batch's "
+                                                   "last_offset_delta ",
+                                                   rebuild_->last_offset_delta));
+  }
+  AppendRecord(offset_delta, timestamp_ms, key, value, headers);
+  return absl::OkStatus();
+}
+
+void BatchBuilder::AppendRecord(int32_t offset_delta, int64_t timestamp_ms,
+                                const std::optional<std::string>& key,
+                                const std::optional<std::string>& value, const Headers& headers) {
   if (record_count_ == 0) {
     first_timestamp_ = timestamp_ms;
     max_timestamp_ = timestamp_ms;
@@ -469,7 +539,6 @@ void BatchBuilder::Append(
     max_timestamp_ = std::max(max_timestamp_, timestamp_ms);
   }
   const int64_t timestamp_delta = WrappingSub(timestamp_ms, first_timestamp_);
-  const int32_t offset_delta = record_count_;
   const auto header_count = static_cast<int32_t>(headers.size());
 
   // Size the record first so it is written straight into records_ in one go.
@@ -493,7 +562,10 @@ void BatchBuilder::Append(
     p = PutNullable(v, p);
   }
   ++record_count_;
+  last_delta_ = offset_delta;
 }
+
+void BatchBuilder::RebuildFrom(const BatchHeader& original) { rebuild_ = original; }
 
 void BatchBuilder::set_producer(int64_t producer_id, int16_t producer_epoch,
                                 int32_t base_sequence) {
@@ -503,35 +575,68 @@ void BatchBuilder::set_producer(int64_t producer_id, int16_t producer_epoch,
 }
 
 absl::StatusOr<std::string> BatchBuilder::Build() {
-  if (record_count_ == 0) {
+  if (record_count_ == 0 && !rebuild_) {
     return absl::FailedPreconditionError("cannot build a batch without records");
   }
+  // The header fields, from the records or (when rebuilding) the original.
+  BatchHeader h;
+  h.record_count = record_count_;
+  h.last_offset_delta = last_delta_;
+  h.first_timestamp = first_timestamp_;
+  h.max_timestamp = max_timestamp_;
+  h.producer_id = producer_id_;
+  h.producer_epoch = producer_epoch_;
+  h.base_sequence = base_sequence_;
+  // An empty records section is written uncompressed: a compressed frame of
+  // nothing would only add bytes (Kafka's empty batches carry no codec either).
+  const Compression codec = record_count_ == 0 ? Compression::kNone : compression_;
+  h.attributes = static_cast<int16_t>(codec);  // CreateTime
+  if (rebuild_) {
+    const BatchHeader& o = *rebuild_;
+    h.base_offset = o.base_offset;
+    h.partition_leader_epoch = o.partition_leader_epoch;
+    h.attributes =
+        static_cast<int16_t>((o.attributes & ~kAttrCompressionMask) | static_cast<int16_t>(codec));
+    h.last_offset_delta = o.last_offset_delta;
+    h.producer_id = o.producer_id;
+    h.producer_epoch = o.producer_epoch;
+    h.base_sequence = o.base_sequence;
+    if (record_count_ == 0) {
+      h.first_timestamp = o.max_timestamp;
+      h.max_timestamp = o.max_timestamp;
+    } else if ((o.attributes & kAttrTimestampTypeLogAppend) != 0) {
+      h.max_timestamp = o.max_timestamp;  // the broker's append time, not the records'
+    }
+  }
+
   std::string batch;
-  if (compression_ == Compression::kNone) batch.reserve(kHeaderSize + records_.size());
+  if (codec == Compression::kNone) batch.reserve(kHeaderSize + records_.size());
   batch.resize(kHeaderSize);
-  if (absl::Status s = Compress(compression_, records_, &batch); !s.ok()) return s;
+  if (absl::Status s = Compress(codec, records_, &batch); !s.ok()) return s;
   if (batch.size() - kLogOverhead > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
     return absl::ResourceExhaustedError(
         absl::StrCat("batch of ", batch.size(), " bytes does not fit the int32 batch_length"));
   }
 
   char* p = batch.data();
-  StoreBE<int64_t>(p + kBaseOffsetOffset, 0);
+  StoreBE(p + kBaseOffsetOffset, h.base_offset);
   StoreBE(p + kBatchLengthOffset, static_cast<int32_t>(batch.size() - kLogOverhead));
-  StoreBE<int32_t>(p + kPartitionLeaderEpochOffset, 0);
+  StoreBE(p + kPartitionLeaderEpochOffset, h.partition_leader_epoch);
   StoreBE(p + kMagicOffset, kMagic);
-  StoreBE(p + kAttributesOffset, static_cast<int16_t>(compression_));  // CreateTime
-  StoreBE(p + kLastOffsetDeltaOffset, record_count_ - 1);
-  StoreBE(p + kFirstTimestampOffset, first_timestamp_);
-  StoreBE(p + kMaxTimestampOffset, max_timestamp_);
-  StoreBE(p + kProducerIdOffset, producer_id_);
-  StoreBE(p + kProducerEpochOffset, producer_epoch_);
-  StoreBE(p + kBaseSequenceOffset, base_sequence_);
-  StoreBE(p + kRecordCountOffset, record_count_);
+  StoreBE(p + kAttributesOffset, h.attributes);
+  StoreBE(p + kLastOffsetDeltaOffset, h.last_offset_delta);
+  StoreBE(p + kFirstTimestampOffset, h.first_timestamp);
+  StoreBE(p + kMaxTimestampOffset, h.max_timestamp);
+  StoreBE(p + kProducerIdOffset, h.producer_id);
+  StoreBE(p + kProducerEpochOffset, h.producer_epoch);
+  StoreBE(p + kBaseSequenceOffset, h.base_sequence);
+  StoreBE(p + kRecordCountOffset, h.record_count);
   StoreBE(p + kCrcOffset, ComputeCrc(batch));  // last: covers everything above from offset 21
 
   records_.clear();  // keeps capacity for the next batch
   record_count_ = 0;
+  last_delta_ = -1;
+  rebuild_.reset();
   first_timestamp_ = 0;
   max_timestamp_ = 0;
   producer_id_ = -1;

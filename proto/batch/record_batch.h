@@ -97,6 +97,20 @@ struct Record {
 // bytes are present and the magic byte; not the CRC.
 absl::StatusOr<BatchHeader> ParseHeader(absl::string_view data);
 
+// What ValidateBatch checks beyond the frame (header, length, CRC, codec) and
+// the structure of every record.
+struct ValidateOptions {
+  // Offset deltas must run 0..last_offset_delta without gaps and the batch
+  // must hold records, as producers write batches. Turn off for batches read
+  // back from a log, which log compaction may have thinned: deltas then only
+  // have to increase within 0..last_offset_delta, and a batch may hold no
+  // records at all (Kafka v2 keeps such empty batches, see BatchBuilder).
+  bool contiguous_offsets = true;
+  // Every record must have a key (a null key fails with FailedPrecondition,
+  // "record 3 has no key"): compacted topics need one to compact by.
+  bool require_keys = false;
+};
+
 // Fully checks one batch that must span exactly `data`: header fields, length,
 // CRC32C, supported compression, and that the records section holds exactly
 // record_count records whose offset deltas run 0..last_offset_delta. Walks
@@ -104,12 +118,21 @@ absl::StatusOr<BatchHeader> ParseHeader(absl::string_view data);
 // build Record objects. Errors are InvalidArgument (corrupt) with a message
 // naming the failed check.
 absl::Status ValidateBatch(absl::string_view data);
+// Same with explicit options; FailedPrecondition when a record breaks
+// options.require_keys.
+absl::Status ValidateBatch(absl::string_view data, const ValidateOptions& options);
+// ValidateBatch for a batch as a broker stores and serves it (gaps allowed,
+// see ValidateOptions::contiguous_offsets): what consumers check.
+absl::Status ValidateStoredBatch(absl::string_view data);
 
 // Splits `data` into the batches it holds back to back, validating each with
 // ValidateBatch. A batch larger than max_batch_bytes fails with
 // ResourceExhausted naming both sizes. Returns views into `data`.
 absl::StatusOr<std::vector<absl::string_view>> SplitBatches(absl::string_view data,
                                                             size_t max_batch_bytes);
+absl::StatusOr<std::vector<absl::string_view>> SplitBatches(absl::string_view data,
+                                                            size_t max_batch_bytes,
+                                                            const ValidateOptions& options);
 
 // Splits `data` into whole batches without validating CRCs: for reading data
 // the broker already validated. A trailing partial batch is ignored.
@@ -126,16 +149,41 @@ absl::Status DecodeRecords(absl::string_view batch, std::vector<Record>* out);
 
 // Builds one batch from records appended in order. Offsets are relative (the
 // broker assigns absolute ones); base_offset and leader epoch are written as 0.
+//
+// It also rebuilds stored batches for log compaction, which drops records
+// without moving any offset: RebuildFrom(original header), then AppendAt each
+// kept record at its original offset delta, then Build(). As in Kafka, the
+// result keeps the original's base offset and last_offset_delta, so its
+// offset range (and the broker's key for it, its last offset) is unchanged.
 class BatchBuilder {
  public:
+  using Headers = std::vector<std::pair<std::string, std::optional<std::string>>>;
+
   explicit BatchBuilder(Compression compression = Compression::kNone);
 
-  // Adds a record. Timestamps may be in any order; the header keeps the first
-  // and the maximum.
+  // Adds a record at the offset delta after the previous record's (0 for the
+  // first). Timestamps may be in any order; the header keeps the first and
+  // the maximum.
   void Append(int64_t timestamp_ms, const std::optional<std::string>& key,
-              const std::optional<std::string>& value,
-              const std::vector<std::pair<std::string, std::optional<std::string>>>&
-                  headers = {});
+              const std::optional<std::string>& value, const Headers& headers = {});
+
+  // Adds a record at an explicit offset delta, which must be greater than the
+  // previous record's (gaps allowed) and, after RebuildFrom, at most the
+  // original's last_offset_delta; InvalidArgument otherwise (nothing added).
+  // A batch with gaps passes ValidateBatch only with contiguous_offsets off.
+  absl::Status AppendAt(int32_t offset_delta, int64_t timestamp_ms,
+                        const std::optional<std::string>& key,
+                        const std::optional<std::string>& value, const Headers& headers = {});
+
+  // Makes the next Build() keep `original`'s fields that do not come from the
+  // records: base offset, partition leader epoch, attributes other than the
+  // codec (timestamp type, transactional, control), last_offset_delta, the
+  // producer id, epoch and base sequence (overriding set_producer), and with
+  // LogAppendTime the max timestamp. Build() may then produce a batch with no
+  // records, as Kafka v2 keeps one when compaction empties a batch whose
+  // offsets must stay known: uncompressed, record_count 0, both timestamps
+  // set to the original's max timestamp.
+  void RebuildFrom(const BatchHeader& original);
 
   int32_t record_count() const { return record_count_; }
   bool empty() const { return record_count_ == 0; }
@@ -148,13 +196,20 @@ class BatchBuilder {
 
   // Returns the encoded batch (compressed per the constructor) and resets the
   // builder for reuse. Fails only if compression fails (or FailedPrecondition
-  // when no record was appended: Kafka batches are never empty).
+  // when no record was appended: producers' batches are never empty; only a
+  // rebuilt one may be).
   absl::StatusOr<std::string> Build();
 
  private:
+  void AppendRecord(int32_t offset_delta, int64_t timestamp_ms,
+                    const std::optional<std::string>& key, const std::optional<std::string>& value,
+                    const Headers& headers);
+
   Compression compression_;
   std::string records_;  // encoded records, uncompressed
   int32_t record_count_ = 0;
+  int32_t last_delta_ = -1;             // offset delta of the last record appended
+  std::optional<BatchHeader> rebuild_;  // set by RebuildFrom until Build
   int64_t first_timestamp_ = 0;
   int64_t max_timestamp_ = 0;
   int64_t producer_id_ = -1;

@@ -450,6 +450,191 @@ TEST(DecodeRecordsTest, CorruptBatchLeavesOutputUntouched) {
 }
 
 // ---------------------------------------------------------------------------
+// Rebuilding stored batches (log compaction) and stored-batch validation.
+
+// The varied batch as a broker stores it: base offset 100, leader epoch 7,
+// with producer fields.
+std::string StoredVariedBatch(Compression c) {
+  BatchBuilder builder(c);
+  builder.set_producer(42, 3, 9);
+  for (const Input& in : VariedInputs()) builder.Append(in.timestamp, in.key, in.value, in.headers);
+  std::string batch = MustBuild(&builder);
+  SetBaseOffset(batch.data(), 100);
+  SetPartitionLeaderEpoch(batch.data(), 7);
+  return batch;
+}
+
+class RebuildTest : public testing::TestWithParam<Compression> {};
+
+TEST_P(RebuildTest, KeptRecordsKeepTheirOffsetsAndTheBatchItsRange) {
+  const std::string original = StoredVariedBatch(GetParam());
+  absl::StatusOr<BatchHeader> oh = ParseHeader(original);
+  ASSERT_TRUE(oh.ok());
+  std::vector<Record> records;
+  ASSERT_TRUE(DecodeRecords(original, &records).ok());
+  ASSERT_EQ(records.size(), 6u);
+
+  // Keep records 1 and 3 (offsets 101 and 103): the last one (105) goes too.
+  BatchBuilder builder(oh->compression());
+  builder.RebuildFrom(*oh);
+  for (int i : {1, 3}) {
+    const Record& r = records[i];
+    ASSERT_TRUE(builder.AppendAt(static_cast<int32_t>(r.offset - oh->base_offset), r.timestamp,
+                                 r.key, r.value, r.headers)
+                    .ok());
+  }
+  const std::string rebuilt = MustBuild(&builder);
+
+  absl::StatusOr<BatchHeader> h = ParseHeader(rebuilt);
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->base_offset, 100);
+  EXPECT_EQ(h->partition_leader_epoch, 7);
+  EXPECT_EQ(h->last_offset_delta, 5);  // the range still ends at 105
+  EXPECT_EQ(h->record_count, 2);
+  EXPECT_EQ(h->compression(), GetParam());
+  EXPECT_EQ(h->producer_id, 42);
+  EXPECT_EQ(h->producer_epoch, 3);
+  EXPECT_EQ(h->base_sequence, 9);
+  EXPECT_EQ(h->first_timestamp, records[1].timestamp);
+  EXPECT_EQ(h->max_timestamp, std::max(records[1].timestamp, records[3].timestamp));
+
+  EXPECT_TRUE(ValidateStoredBatch(rebuilt).ok()) << ValidateStoredBatch(rebuilt);
+  // Producers may not send gaps.
+  ExpectInvalid(ValidateBatch(rebuilt), "does not match record_count");
+
+  std::vector<Record> kept;
+  ASSERT_TRUE(DecodeRecords(rebuilt, &kept).ok());
+  ASSERT_EQ(kept.size(), 2u);
+  for (size_t k = 0; k < 2; ++k) {
+    const Record& want = records[k == 0 ? 1 : 3];
+    EXPECT_EQ(kept[k].offset, want.offset);
+    EXPECT_EQ(kept[k].timestamp, want.timestamp);
+    EXPECT_EQ(kept[k].key, want.key);
+    EXPECT_EQ(kept[k].value, want.value);
+    EXPECT_EQ(kept[k].headers, want.headers);
+  }
+}
+
+TEST_P(RebuildTest, EmptyRebuildKeepsTheOffsetRange) {
+  const std::string original = StoredVariedBatch(GetParam());
+  absl::StatusOr<BatchHeader> oh = ParseHeader(original);
+  ASSERT_TRUE(oh.ok());
+  BatchBuilder builder(oh->compression());
+  builder.RebuildFrom(*oh);
+  const std::string empty = MustBuild(&builder);
+
+  absl::StatusOr<BatchHeader> h = ParseHeader(empty);
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(empty.size(), kHeaderSize);
+  EXPECT_EQ(h->record_count, 0);
+  EXPECT_EQ(h->base_offset, 100);
+  EXPECT_EQ(h->last_offset(), 105);
+  EXPECT_EQ(h->compression(), Compression::kNone);
+  EXPECT_EQ(h->first_timestamp, oh->max_timestamp);
+  EXPECT_EQ(h->max_timestamp, oh->max_timestamp);
+  EXPECT_TRUE(ValidateStoredBatch(empty).ok()) << ValidateStoredBatch(empty);
+  ExpectInvalid(ValidateBatch(empty), "record_count 0 is not positive");
+  std::vector<Record> records;
+  ASSERT_TRUE(DecodeRecords(empty, &records).ok());
+  EXPECT_TRUE(records.empty());
+
+  // The builder is reset: a plain batch needs records again.
+  EXPECT_EQ(builder.Build().status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllCodecs, RebuildTest,
+                         testing::Values(Compression::kNone, Compression::kLz4, Compression::kZstd),
+                         [](const auto& p) { return CompressionName(p.param); });
+
+TEST(RebuildTest, LogAppendTimeKeepsTheBrokersTimestamp) {
+  std::string original = GoldenBatch();
+  PutBE(&original, kAttributesOffset, kAttrTimestampTypeLogAppend, 2);
+  PutBE(&original, kMaxTimestampOffset, 777777, 8);
+  Reseal(&original);
+  absl::StatusOr<BatchHeader> oh = ParseHeader(original);
+  ASSERT_TRUE(oh.ok());
+  std::vector<Record> records;
+  ASSERT_TRUE(DecodeRecords(original, &records).ok());
+
+  BatchBuilder builder;
+  builder.RebuildFrom(*oh);
+  ASSERT_TRUE(builder.AppendAt(1, records[1].timestamp, records[1].key, records[1].value).ok());
+  const std::string rebuilt = MustBuild(&builder);
+  absl::StatusOr<BatchHeader> h = ParseHeader(rebuilt);
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->attributes & kAttrTimestampTypeLogAppend, kAttrTimestampTypeLogAppend);
+  EXPECT_EQ(h->max_timestamp, 777777);
+  EXPECT_TRUE(ValidateStoredBatch(rebuilt).ok()) << ValidateStoredBatch(rebuilt);
+}
+
+TEST(BatchBuilderTest, AppendAtNeedsIncreasingDeltasWithinTheRebuiltRange) {
+  BatchBuilder builder;
+  ASSERT_TRUE(builder.AppendAt(2, 10, "a", "1").ok());
+  ExpectInvalid(builder.AppendAt(2, 10, "b", "2"), "must be greater than the previous record's 2");
+  builder.Append(11, "c", "3");  // continues at delta 3
+  EXPECT_EQ(builder.record_count(), 2);
+  const std::string gapped = MustBuild(&builder);
+  absl::StatusOr<BatchHeader> h = ParseHeader(gapped);
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->last_offset_delta, 3);
+  EXPECT_TRUE(ValidateStoredBatch(gapped).ok()) << ValidateStoredBatch(gapped);
+  std::vector<Record> records;
+  ASSERT_TRUE(DecodeRecords(gapped, &records).ok());
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].offset, 2);
+  EXPECT_EQ(records[1].offset, 3);
+
+  BatchHeader original;
+  original.last_offset_delta = 4;
+  builder.RebuildFrom(original);
+  ExpectInvalid(builder.AppendAt(5, 10, "a", "1"),
+                "beyond the rebuilt batch's last_offset_delta 4");
+  EXPECT_TRUE(builder.empty());
+}
+
+TEST(ValidateStoredBatchTest, RejectsDeltasThatDoNotIncrease) {
+  BatchBuilder builder;
+  builder.Append(1000, "a", "1");
+  builder.Append(1000, "b", "2");
+  std::string batch = MustBuild(&builder);
+  // Second record's offset delta (after its length, attributes and timestamp
+  // delta): make it 0 like the first one's.
+  const size_t first_record_size = 1 + 8;  // length varint + 8-byte body
+  ASSERT_EQ(batch[kHeaderSize + first_record_size + 3], 0x02);  // delta 1, zigzag
+  batch[kHeaderSize + first_record_size + 3] = 0x00;
+  Reseal(&batch);
+  ExpectInvalid(ValidateStoredBatch(batch), "record 1: offset delta 0 does not follow");
+}
+
+TEST(ValidateStoredBatchTest, RejectsMoreRecordsThanTheRangeHolds) {
+  std::string batch = GoldenBatch();  // 2 records, last_offset_delta 1
+  PutBE(&batch, kLastOffsetDeltaOffset, 0, 4);
+  Reseal(&batch);
+  ExpectInvalid(ValidateStoredBatch(batch), "record_count 2 does not fit last_offset_delta 0");
+}
+
+TEST(ValidateBatchTest, RequireKeysRejectsAKeylessRecord) {
+  const std::string batch = GoldenBatch();  // record 1 has no key
+  ValidateOptions options;
+  options.require_keys = true;
+  absl::Status s = ValidateBatch(batch, options);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_EQ(s.message(), "record 1 has no key");
+  EXPECT_TRUE(ValidateBatch(batch).ok());
+
+  BatchBuilder keyed;
+  keyed.Append(1, "k", std::nullopt);  // a tombstone has a key
+  const std::string tombstone = MustBuild(&keyed);
+  EXPECT_TRUE(ValidateBatch(tombstone, options).ok());
+
+  absl::StatusOr<std::vector<absl::string_view>> split =
+      SplitBatches(tombstone + batch, 1 << 20, options);
+  EXPECT_EQ(split.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(split.status().message().find("batch 1 at byte"), absl::string_view::npos)
+      << split.status();
+}
+
+// ---------------------------------------------------------------------------
 // Splitting.
 
 std::vector<std::string> ThreeBatches() {
