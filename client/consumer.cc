@@ -7,6 +7,7 @@
 #include "absl/synchronization/mutex.h"
 #include "client/errors.h"
 #include "client/fetched_records.h"
+#include "proto/batch/record_batch.h"
 #include "proto/runnel/v1/broker.grpc.pb.h"
 
 namespace runnel::client {
@@ -21,6 +22,15 @@ int32_t Millis(absl::Duration d) {
 
 absl::Status WithContext(const absl::Status& s, absl::string_view what) {
   return absl::Status(s.code(), absl::StrCat(what, ": ", s.message()));
+}
+
+// The offset after the last whole batch in a Fetch answer's record bytes, or
+// -1 if there is none.
+int64_t EndOffset(absl::string_view records) {
+  std::vector<absl::string_view> batches = runnel::batch::SplitStoredBatches(records);
+  if (batches.empty()) return -1;
+  absl::StatusOr<runnel::batch::BatchHeader> last = runnel::batch::ParseHeader(batches.back());
+  return last.ok() ? last->last_offset() + 1 : -1;
 }
 
 // A Fetch answer worth returning for at once: records or a partition error.
@@ -67,6 +77,7 @@ absl::Status Consumer::Assign(const std::vector<PartitionAssignment>& assignment
   std::map<TopicPartition, int64_t> resolved;
   if (absl::Status s = ResolveStarts(to_resolve, &resolved); !s.ok()) return s;
   for (const auto& [tp, offset] : resolved) next[tp].position = offset;
+  DropPrefetch();
   partitions_ = std::move(next);
   deferred_error_ = absl::OkStatus();
   return absl::OkStatus();
@@ -171,8 +182,9 @@ absl::Status Consumer::RetriableFailure(const TopicPartition& tp, const absl::St
                                           " times in a row"));
 }
 
-absl::Status Consumer::FetchRound(absl::Duration max_wait, std::vector<ConsumerRecord>* records,
-                                  bool* back_off) {
+// One round of Fetch calls, one per leader, all in flight at once. The
+// callbacks reference it, so it is destroyed only once outstanding is 0.
+struct Consumer::PendingFetch {
   struct Call {
     std::string address;
     std::unique_ptr<v1::Broker::Stub> stub;
@@ -182,19 +194,51 @@ absl::Status Consumer::FetchRound(absl::Duration max_wait, std::vector<ConsumerR
     grpc::Status status;
   };
   std::vector<std::unique_ptr<Call>> calls;
-  std::map<std::string, Call*> by_address;
+  std::map<TopicPartition, int64_t> offsets;  // where each partition's fetch starts
+  absl::Mutex mu;
+  size_t outstanding ABSL_GUARDED_BY(mu) = 0;
+  bool answered ABSL_GUARDED_BY(mu) = false;  // some call brought news or failed
+
+  bool Settled() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return outstanding == 0 || answered; }
+};
+
+Consumer::~Consumer() { DropPrefetch(); }
+
+void Consumer::DropPrefetch() {
+  if (prefetch_ == nullptr) return;
+  CancelAndWait(*prefetch_);
+  prefetch_.reset();
+}
+
+void Consumer::CancelAndWait(PendingFetch& fetch) {
+  for (const auto& call : fetch.calls) call->context.TryCancel();
+  absl::MutexLock lock(&fetch.mu);
+  fetch.mu.Await(absl::Condition(
+      +[](PendingFetch* f) ABSL_EXCLUSIVE_LOCKS_REQUIRED(f->mu) { return f->outstanding == 0; },
+      &fetch));
+}
+
+absl::Status Consumer::StartFetch(absl::Duration max_wait, bool prefetch,
+                                  const std::map<TopicPartition, int64_t>& next,
+                                  std::unique_ptr<PendingFetch>* out, bool* back_off) {
+  auto fetch = std::make_unique<PendingFetch>();
+  std::map<std::string, PendingFetch::Call*> by_address;
   for (const auto& [tp, state] : partitions_) {
+    auto moved = next.find(tp);
+    const int64_t offset = moved == next.end() ? state.position : moved->second;
     absl::StatusOr<PartitionLeader> leader = metadata_->Leader(tp.topic, tp.partition);
     if (!leader.ok()) {
+      // A prefetch is only an optimisation: the next Poll fetches normally.
+      if (prefetch) return absl::OkStatus();
       if (!IsRetriable(leader.status())) return leader.status();
       *back_off = true;
       if (absl::Status s = RetriableFailure(tp, leader.status()); !s.ok()) return s;
       continue;
     }
-    Call*& call = by_address[leader->address];
+    PendingFetch::Call*& call = by_address[leader->address];
     if (call == nullptr) {
-      calls.push_back(std::make_unique<Call>());
-      call = calls.back().get();
+      fetch->calls.push_back(std::make_unique<PendingFetch::Call>());
+      call = fetch->calls.back().get();
       call->address = leader->address;
       call->request.set_max_wait_ms(Millis(max_wait));
       call->request.set_min_bytes(options_.fetch_min_bytes);
@@ -204,58 +248,115 @@ absl::Status Consumer::FetchRound(absl::Duration max_wait, std::vector<ConsumerR
     v1::FetchPartition* p = call->request.add_partitions();
     p->set_topic(tp.topic);
     p->set_partition(tp.partition);
-    p->set_fetch_offset(state.position);
+    p->set_fetch_offset(offset);
+    fetch->offsets[tp] = offset;
     p->set_max_bytes(options_.max_partition_fetch_bytes);
     p->set_current_leader_epoch(leader->leader_epoch);
     p->set_last_fetched_epoch(-1);
   }
-  if (calls.empty()) return absl::OkStatus();
+  if (fetch->calls.empty()) return absl::OkStatus();
 
-  // All leaders are polled at once; the first useful answer cancels the
-  // others' long polls (their partitions keep their positions, so nothing is
-  // lost). Shared state outlives this frame in case a callback is late.
-  struct Round {
-    absl::Mutex mu;
-    size_t outstanding ABSL_GUARDED_BY(mu) = 0;
-    bool answered ABSL_GUARDED_BY(mu) = false;
-  };
-  auto round = std::make_shared<Round>();
   {
-    absl::MutexLock lock(&round->mu);
-    round->outstanding = calls.size();
+    absl::MutexLock lock(&fetch->mu);
+    fetch->outstanding = fetch->calls.size();
   }
   const absl::Time deadline = absl::Now() + max_wait + metadata_->options().request_timeout;
-  for (const std::unique_ptr<Call>& c : calls) {
-    Call* call = c.get();
+  PendingFetch* f = fetch.get();
+  for (const auto& c : fetch->calls) {
+    PendingFetch::Call* call = c.get();
     call->stub = v1::Broker::NewStub(metadata_->Channel(call->address));
     call->context.set_deadline(absl::ToChronoTime(deadline));
     call->stub->async()->Fetch(&call->context, &call->request, &call->response,
-                               [round, call](grpc::Status status) {
-                                 absl::MutexLock lock(&round->mu);
+                               [f, call](grpc::Status status) {
+                                 absl::MutexLock lock(&f->mu);
                                  call->status = std::move(status);
                                  if (!call->status.ok() || HasNews(call->response)) {
-                                   round->answered = true;
+                                   f->answered = true;
                                  }
-                                 --round->outstanding;
+                                 --f->outstanding;
                                });
   }
+  *out = std::move(fetch);
+  return absl::OkStatus();
+}
+
+absl::Status Consumer::FetchRound(absl::Duration max_wait, std::vector<ConsumerRecord>* records,
+                                  bool* back_off) {
+  // A prefetched round (started when the previous Poll returned records, so
+  // that the broker reads the next records while the caller handles these)
+  // is used as is: positions only change through Poll, or through Seek and
+  // Assign, which drop it.
+  std::unique_ptr<PendingFetch> fetch = std::move(prefetch_);
+  const bool prefetched = fetch != nullptr;
+  if (!prefetched) {
+    if (absl::Status s = StartFetch(max_wait, /*prefetch=*/false, {}, &fetch, back_off);
+        !s.ok()) {
+      return s;
+    }
+    if (fetch == nullptr) return absl::OkStatus();
+  }
+  bool settled = true;
+  {
+    absl::MutexLock lock(&fetch->mu);
+    const absl::Condition condition(
+        +[](PendingFetch* f) ABSL_EXCLUSIVE_LOCKS_REQUIRED(f->mu) { return f->Settled(); },
+        fetch.get());
+    if (prefetched) {
+      settled = fetch->mu.AwaitWithTimeout(condition, max_wait);
+    } else {
+      fetch->mu.Await(condition);
+    }
+  }
+  if (!settled) {
+    // The prefetch's long poll outlasts this Poll: keep it for the next one.
+    prefetch_ = std::move(fetch);
+    return absl::OkStatus();
+  }
+  // The first useful answer cancels the others' long polls (their partitions
+  // keep their positions, so nothing is lost).
   bool cancelled = false;
   {
-    absl::MutexLock lock(&round->mu);
-    round->mu.Await(absl::Condition(
-        +[](Round* r) { return r->outstanding == 0 || r->answered; },
-        round.get()));
-    cancelled = round->outstanding > 0;
+    absl::MutexLock lock(&fetch->mu);
+    cancelled = fetch->outstanding > 0;
   }
-  if (cancelled) {
-    for (const std::unique_ptr<Call>& c : calls) c->context.TryCancel();
-    absl::MutexLock lock(&round->mu);
-    round->mu.Await(absl::Condition(
-        +[](Round* r) { return r->outstanding == 0; },
-        round.get()));
-  }
+  if (cancelled) CancelAndWait(*fetch);
 
-  for (const std::unique_ptr<Call>& call : calls) {
+  // Data came: fetch what follows before decoding this, so that the broker
+  // reads the next records while we decode these. Where each partition
+  // continues is in its last batch header; no need to decode for that.
+  std::map<TopicPartition, int64_t> next;
+  for (const auto& call : fetch->calls) {
+    if (!call->status.ok()) continue;
+    for (const v1::FetchPartitionResponse& r : call->response.partitions()) {
+      if (r.error_code() != v1::ERROR_CODE_NONE || r.records().empty()) continue;
+      TopicPartition tp{r.topic(), r.partition()};
+      auto it = partitions_.find(tp);
+      if (it == partitions_.end()) continue;
+      const int64_t after = EndOffset(r.records());
+      if (after > it->second.position) next[tp] = after;
+    }
+  }
+  if (!next.empty()) {
+    StartFetch(options_.fetch_max_wait, /*prefetch=*/true, next, &prefetch_, back_off)
+        .IgnoreError();
+  }
+  absl::Status s = ProcessFetch(*fetch, cancelled, records, back_off);
+  if (prefetch_ != nullptr) {
+    // Decoding disagreed (an error, corrupt data): the prefetch asked for the
+    // wrong offsets.
+    bool stale = !s.ok();
+    for (const auto& [tp, offset] : prefetch_->offsets) {
+      auto it = partitions_.find(tp);
+      stale |= it == partitions_.end() || it->second.position != offset;
+    }
+    if (stale) DropPrefetch();
+  }
+  return s;
+}
+
+absl::Status Consumer::ProcessFetch(PendingFetch& fetch, bool cancelled,
+                                    std::vector<ConsumerRecord>* records, bool* back_off) {
+  for (const auto& call : fetch.calls) {
     if (!call->status.ok()) {
       if (cancelled && call->status.error_code() == grpc::StatusCode::CANCELLED) continue;
       absl::Status s = WithContext(FromGrpcStatus(call->status),
@@ -280,6 +381,7 @@ absl::Status Consumer::FetchRound(absl::Duration max_wait, std::vector<ConsumerR
         std::vector<runnel::batch::Record> decoded;
         absl::Status d =
             DecodeFetchedRecords(r.records(), options_.check_crcs, &state.position, &decoded);
+        records->reserve(records->size() + decoded.size());
         for (runnel::batch::Record& rec : decoded) {
           records->push_back(ConsumerRecord{tp.topic, tp.partition, rec.offset, rec.timestamp,
                                             std::move(rec.key), std::move(rec.value),
@@ -312,6 +414,7 @@ absl::Status Consumer::Seek(const TopicPartition& tp, int64_t offset) {
     return absl::NotFoundError(absl::StrCat("partition ", ToString(tp), " is not assigned"));
   }
   if (offset < 0) return absl::InvalidArgumentError(absl::StrCat("invalid offset ", offset));
+  DropPrefetch();  // it reads from the old position
   it->second.position = offset;
   it->second.failures = 0;
   deferred_error_ = absl::OkStatus();

@@ -5,6 +5,10 @@
 // and returns records in offset order per partition, advancing each
 // partition's position past what it returns.
 //
+// When a Poll returns records, the consumer at once sends the next Fetch for
+// the new positions (as Kafka's consumer does), so that brokers read the next
+// records while the caller processes these; Seek and Assign discard it.
+//
 // Leader changes and brokers that restart are handled inside Poll by a
 // metadata refresh and backoff; a partition that fails more than max_retries
 // times in a row makes Poll return the error. OFFSET_OUT_OF_RANGE is returned
@@ -56,6 +60,9 @@ class Consumer {
   // Shares `metadata`; its ClientOptions apply.
   Consumer(ConsumerOptions options, std::shared_ptr<MetadataCache> metadata);
 
+  // Cancels a prefetch in flight.
+  ~Consumer();
+
   Consumer(const Consumer&) = delete;
   Consumer& operator=(const Consumer&) = delete;
 
@@ -94,10 +101,24 @@ class Consumer {
   absl::Status ResolveStarts(const std::vector<PartitionAssignment>& partitions,
                              std::map<TopicPartition, int64_t>* positions);
 
-  // One parallel round of Fetch calls; appends records, returns a fatal error.
-  // Sets *back_off when a retriable failure happened.
+  struct PendingFetch;  // one round of Fetch calls in flight; in consumer.cc
+
+  // One parallel round of Fetch calls (the prefetched one if any); appends
+  // records, returns a fatal error. Sets *back_off when a retriable failure
+  // happened.
   absl::Status FetchRound(absl::Duration max_wait, std::vector<ConsumerRecord>* records,
                           bool* back_off);
+  // Starts Fetch calls for every assigned partition, from its position or
+  // from its offset in `next`; *out stays null when no partition has a
+  // reachable leader. A prefetch gives up quietly instead of counting failures.
+  absl::Status StartFetch(absl::Duration max_wait, bool prefetch,
+                          const std::map<TopicPartition, int64_t>& next,
+                          std::unique_ptr<PendingFetch>* out, bool* back_off);
+  // Applies a settled round's answers to the partitions.
+  absl::Status ProcessFetch(PendingFetch& fetch, bool cancelled,
+                            std::vector<ConsumerRecord>* records, bool* back_off);
+  static void CancelAndWait(PendingFetch& fetch);
+  void DropPrefetch();
 
   // Counts a retriable failure of `tp`; returns it once max_retries is exceeded.
   absl::Status RetriableFailure(const TopicPartition& tp, const absl::Status& status);
@@ -106,6 +127,7 @@ class Consumer {
   std::shared_ptr<MetadataCache> metadata_;
   std::map<TopicPartition, PartitionState> partitions_;
   absl::Status deferred_error_;  // to return from the next Poll
+  std::unique_ptr<PendingFetch> prefetch_;  // the next round, already in flight
   int backoff_round_ = 0;
 };
 

@@ -209,6 +209,58 @@ TEST(ConsumerTest, LongPollReturnsAsSoonAsDataArrives) {
   EXPECT_LT(took, absl::Seconds(5));  // did not sit out the other broker's long poll
 }
 
+TEST(ConsumerTest, ConsecutivePollsNeitherSkipNorRepeat) {
+  // Each Poll that returns records prefetches the next ones; small fetches
+  // make many rounds.
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 1);
+  for (int b = 0; b < 50; ++b) {
+    cluster.Append("t", 0, {"v" + std::to_string(2 * b), "v" + std::to_string(2 * b + 1)});
+  }
+  ConsumerOptions options = Options(cluster);
+  options.max_partition_fetch_bytes = 1;  // one batch per fetch
+  Consumer consumer(options);
+  ASSERT_TRUE(consumer.Assign({{"t", 0, StartOffset::Earliest()}}).ok());
+  std::vector<ConsumerRecord> records = PollN(consumer, 100);
+  ASSERT_EQ(records.size(), 100u);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(records[i].offset, i);
+  EXPECT_GE(cluster.fetch_calls(), 50);
+}
+
+TEST(ConsumerTest, SeekDiscardsThePrefetchedRecords) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 1);
+  cluster.Append("t", 0, {"a", "b"});
+  cluster.Append("t", 0, {"c", "d"});
+  ConsumerOptions options = Options(cluster);
+  options.max_partition_fetch_bytes = 1;
+  Consumer consumer(options);
+  ASSERT_TRUE(consumer.Assign({{"t", 0, StartOffset::Earliest()}}).ok());
+  EXPECT_EQ(Values(PollN(consumer, 2)), (std::vector<std::string>{"a", "b"}));
+  // The fetch of c and d may be in flight already; the seek wins.
+  ASSERT_TRUE(consumer.Seek({"t", 0}, 1).ok());
+  EXPECT_EQ(Values(PollN(consumer, 3)), (std::vector<std::string>{"b", "c", "d"}));
+  EXPECT_EQ(*consumer.Position({"t", 0}), 4);
+}
+
+TEST(ConsumerTest, APrefetchOutlastingPollIsKept) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 1);
+  cluster.Append("t", 0, {"a"});
+  ConsumerOptions options = Options(cluster);
+  options.fetch_max_wait = absl::Seconds(2);  // the prefetch long-polls this long
+  Consumer consumer(options);
+  ASSERT_TRUE(consumer.Assign({{"t", 0, StartOffset::Earliest()}}).ok());
+  EXPECT_EQ(Values(PollN(consumer, 1)), (std::vector<std::string>{"a"}));
+  // Nothing new: short polls return empty while the prefetch waits...
+  absl::StatusOr<std::vector<ConsumerRecord>> got = consumer.Poll(absl::Milliseconds(20));
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(got->empty());
+  // ...and new data still arrives through it.
+  cluster.Append("t", 0, {"b"});
+  EXPECT_EQ(Values(PollN(consumer, 1)), (std::vector<std::string>{"b"}));
+}
+
 TEST(ConsumerTest, RoundTripWithTheProducer) {
   FakeCluster cluster(1);
   cluster.CreateTopic("t", 3);

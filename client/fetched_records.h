@@ -22,9 +22,10 @@ namespace runnel::client {
 // least *position, and sets *position past the last batch read. Batches that
 // end before *position are skipped without decoding; control batches
 // (transaction markers) are skipped but advance the position. A trailing
-// partial batch is ignored (the next fetch re-reads it). With `verify`, each
-// batch's CRC and structure is checked first. DATA_LOSS naming the batch's
-// base offset if a batch is corrupt; records before it are kept.
+// partial batch is ignored (the next fetch re-reads it). Decoding always
+// checks a batch's CRC and record framing; `verify` also checks the skipped
+// control batches. DATA_LOSS naming the batch's base offset if a batch is
+// corrupt; records before it are kept.
 absl::Status DecodeFetchedRecords(absl::string_view data, bool verify, int64_t* position,
                                   std::vector<runnel::batch::Record>* out);
 

@@ -77,10 +77,32 @@ struct ProducerOptions {
   // take it past this many bytes. Kafka's batch.size default (16 KiB).
   size_t batch_bytes = 16 * 1024;
 
+  // How long a partition's open batch may wait for more records before it is
+  // sent although not full (Kafka's linger.ms). 5 ms, Kafka's default since
+  // 4.0 (KIP-1030): a little latency buys far fewer, larger requests under
+  // load; at low rates records wait at most this long. Zero sends as soon as
+  // the partition has no request in flight (records still batch up while one
+  // is in flight).
+  absl::Duration linger = absl::Milliseconds(5);
+
   // Upper bound on the record bytes in one Produce request, and so on one
   // record. Kafka's max.request.size default (1 MiB); it also keeps requests
   // under gRPC's default 4 MiB receive limit on the broker.
   size_t max_request_bytes = 1024 * 1024;
+
+  // Produce requests outstanding to one broker at a time (Kafka's
+  // max.in.flight.requests.per.connection default, 5). Each request carries
+  // different partitions: a partition never has two requests in flight, which
+  // keeps its records in order across retries.
+  int max_in_flight_requests = 5;
+
+  // Bytes of records buffered (open, waiting, or in flight) before Send
+  // blocks. Kafka's buffer.memory default (32 MiB).
+  size_t buffer_memory = 32 * 1024 * 1024;
+
+  // Longest Send blocks on a full buffer before failing with
+  // RESOURCE_EXHAUSTED (Kafka's max.block.ms default, 60 s).
+  absl::Duration max_block = absl::Seconds(60);
 
   // A record that is not acknowledged this long after its batch was sealed
   // fails with DEADLINE_EXCEEDED, and retries stop. Kafka's
@@ -106,8 +128,10 @@ struct ConsumerOptions {
   int32_t fetch_max_bytes = 50 * 1024 * 1024;
   int32_t max_partition_fetch_bytes = 1024 * 1024;
 
-  // Verify each fetched batch's CRC32C and structure before decoding it
-  // (Kafka's check.crcs). Catches corruption anywhere between producer and us.
+  // Verify each fetched batch's CRC32C (Kafka's check.crcs). Catches
+  // corruption anywhere between producer and us. Batches with records are
+  // always checked as they are decoded; this adds the control batches, which
+  // are skipped without decoding.
   bool check_crcs = true;
 };
 

@@ -1,9 +1,13 @@
 #include "client/producer.h"
 
+#include <deque>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "client/errors.h"
 #include "client/partitioner.h"
 #include "client/testing/fake_cluster.h"
@@ -16,14 +20,19 @@ using testing::FakeCluster;
 namespace v1 = runnel::v1;
 
 // Collects delivery outcomes, indexed in Send order (callbacks of different
-// partitions may come in any order).
+// partitions may come in any order). Callbacks run on the producer's sender
+// thread while the test thread may still be sending, hence the lock; read
+// the results after Flush.
 struct Outcomes {
-  std::vector<absl::StatusOr<RecordMetadata>> results;
+  absl::Mutex mu;
+  std::deque<absl::StatusOr<RecordMetadata>> results;
   int calls = 0;
   DeliveryCallback Callback() {
+    absl::MutexLock lock(&mu);
     size_t index = results.size();
     results.emplace_back(absl::UnknownError("not delivered"));
     return [this, index](const absl::StatusOr<RecordMetadata>& r) {
+      absl::MutexLock lock(&mu);
       results[index] = r;
       ++calls;
     };
@@ -34,6 +43,25 @@ ProducerOptions Options(const FakeCluster& cluster) {
   ProducerOptions o;
   o.client = cluster.Options();
   return o;
+}
+
+// For tests that count requests or batches: nothing is sent before a batch
+// fills or Flush is called, however slowly the test runs.
+ProducerOptions NoLinger(const FakeCluster& cluster) {
+  ProducerOptions o = Options(cluster);
+  o.linger = absl::Hours(1);
+  return o;
+}
+
+// Waits (up to 10 s) for `done` to hold, for effects of the sender thread.
+template <typename F>
+bool Eventually(F done) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (!done()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  return true;
 }
 
 ProducerRecord Keyed(const std::string& topic, const std::string& key, const std::string& value) {
@@ -54,7 +82,7 @@ ProducerRecord Unkeyed(const std::string& topic, const std::string& value) {
 TEST(ProducerTest, KeyedRecordsGoToTheKafkaPartitionWithSequentialOffsets) {
   FakeCluster cluster(3);
   cluster.CreateTopic("orders", 5);
-  Producer producer(Options(cluster));
+  Producer producer(NoLinger(cluster));
   Outcomes out;
   std::map<int32_t, int64_t> next_offset;
   for (int i = 0; i < 50; ++i) {
@@ -105,7 +133,7 @@ TEST(ProducerTest, RecordsArriveIntact) {
 TEST(ProducerTest, UnkeyedRecordsStickToAPartitionPerBatch) {
   FakeCluster cluster(1);
   cluster.CreateTopic("t", 3);
-  ProducerOptions options = Options(cluster);
+  ProducerOptions options = NoLinger(cluster);
   options.batch_bytes = 1000;
   Producer producer(options);
   Outcomes out;
@@ -129,12 +157,13 @@ TEST(ProducerTest, UnkeyedRecordsStickToAPartitionPerBatch) {
 TEST(ProducerTest, FullBatchesAreSentBeforeFlush) {
   FakeCluster cluster(1);
   cluster.CreateTopic("t", 1);
-  ProducerOptions options = Options(cluster);
+  ProducerOptions options = NoLinger(cluster);
   options.batch_bytes = 500;
   Producer producer(options);
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(producer.Send(Keyed("t", "k", std::string(100, 'v'))).ok());
+  // The sender thread delivers full batches without waiting for Flush.
+  EXPECT_TRUE(Eventually([&] { return cluster.HighWatermark("t", 0) > 0; }));
   EXPECT_GT(cluster.produce_calls(), 0);
-  EXPECT_GT(cluster.HighWatermark("t", 0), 0);
   ASSERT_TRUE(producer.Flush().ok());
   EXPECT_EQ(cluster.HighWatermark("t", 0), 20);
   EXPECT_GT(cluster.BatchCount("t", 0), 1);
@@ -291,12 +320,116 @@ TEST(ProducerTest, CallbacksMaySendAgain) {
   EXPECT_EQ(cluster.HighWatermark("t", 0), 2);
 }
 
+TEST(ProducerTest, LingerSendsWithoutFlush) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 1);
+  ProducerOptions options = Options(cluster);
+  options.linger = absl::Milliseconds(10);
+  Producer producer(options);
+  ASSERT_TRUE(producer.Send(Keyed("t", "k", "v")).ok());
+  EXPECT_TRUE(Eventually([&] { return cluster.HighWatermark("t", 0) == 1; }));
+  EXPECT_TRUE(Eventually([&] { return producer.pending_records() == 0; }));
+}
+
+TEST(ProducerTest, SendBlocksWhileTheBufferIsFull) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 1);
+  ProducerOptions options = Options(cluster);
+  options.buffer_memory = 1000;
+  options.max_block = absl::Milliseconds(100);
+  Producer producer(options);
+  ASSERT_TRUE(producer.Send(Keyed("t", "k", "warm-up")).ok());
+  ASSERT_TRUE(producer.Flush().ok());
+  cluster.SetBrokerDown(1, true);
+  Outcomes out;
+  absl::Status s;
+  int accepted = 0;
+  for (; accepted < 100; ++accepted) {
+    s = producer.Send(Keyed("t", "k", std::string(100, 'v')), out.Callback());
+    if (!s.ok()) break;
+  }
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+  EXPECT_NE(s.message().find("producer buffer of 1000 bytes still full"), absl::string_view::npos)
+      << s;
+  EXPECT_GT(accepted, 0);
+  EXPECT_LT(accepted, 10);  // about 1000 / (100 + framing) records fit
+  cluster.SetBrokerDown(1, false);
+  ASSERT_TRUE(producer.Flush().ok());
+  EXPECT_EQ(cluster.HighWatermark("t", 0), 1 + accepted);
+  // The refused record's callback was never called.
+  EXPECT_EQ(out.calls, accepted);
+}
+
+TEST(ProducerTest, KeepsEachPartitionsOrderWithManyRequestsInFlight) {
+  FakeCluster cluster(2);
+  cluster.CreateTopic("t", 4);
+  ProducerOptions options = Options(cluster);
+  options.batch_bytes = 300;
+  options.max_request_bytes = 1000;  // several requests per broker at once
+  options.max_in_flight_requests = 2;
+  options.linger = absl::ZeroDuration();
+  Producer producer(options);
+  cluster.InjectError(FakeCluster::Rpc::kProduce, "t", 1, v1::ERROR_CODE_NOT_LEADER, "", 2);
+  cluster.InjectError(FakeCluster::Rpc::kProduce, "t", 2, v1::ERROR_CODE_NOT_ENOUGH_REPLICAS, "",
+                      1);
+  constexpr int kRecords = 400;
+  for (int i = 0; i < kRecords; ++i) {
+    ProducerRecord r = Unkeyed("t", "value-" + std::to_string(i));
+    r.partition = i % 4;
+    ASSERT_TRUE(producer.Send(r).ok());
+  }
+  ASSERT_TRUE(producer.Flush().ok());
+  for (int p = 0; p < 4; ++p) {
+    std::vector<runnel::batch::Record> log = cluster.Records("t", p);
+    ASSERT_EQ(log.size(), kRecords / 4u) << "partition " << p;
+    for (size_t j = 0; j < log.size(); ++j) {
+      EXPECT_EQ(log[j].value, "value-" + std::to_string(p + 4 * j)) << "partition " << p;
+    }
+  }
+}
+
+TEST(ProducerTest, SendFromManyThreads) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 2);
+  ProducerOptions options = Options(cluster);
+  options.batch_bytes = 500;
+  Producer producer(options);
+  Outcomes out;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 250; ++i) {
+        ASSERT_TRUE(producer.Send(Unkeyed("t", std::string(50, 'v')), out.Callback()).ok());
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  ASSERT_TRUE(producer.Flush().ok());
+  EXPECT_EQ(out.calls, 1000);
+  EXPECT_EQ(cluster.HighWatermark("t", 0) + cluster.HighWatermark("t", 1), 1000);
+}
+
+TEST(ProducerTest, FlushFromACallbackFails) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 1);
+  Producer producer(Options(cluster));
+  absl::Status from_callback;
+  ASSERT_TRUE(producer
+                  .Send(Keyed("t", "k", "v"),
+                        [&](const absl::StatusOr<RecordMetadata>&) {
+                          from_callback = producer.Flush();
+                        })
+                  .ok());
+  ASSERT_TRUE(producer.Flush().ok());
+  EXPECT_EQ(from_callback.code(), absl::StatusCode::kFailedPrecondition);
+}
+
 TEST(ProducerTest, DestructionCancelsUnsentRecords) {
   FakeCluster cluster(1);
   cluster.CreateTopic("t", 1);
   Outcomes out;
   {
-    Producer producer(Options(cluster));
+    Producer producer(NoLinger(cluster));
     ASSERT_TRUE(producer.Send(Keyed("t", "k", "v"), out.Callback()).ok());
   }
   ASSERT_EQ(out.calls, 1);
