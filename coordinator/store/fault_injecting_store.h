@@ -20,12 +20,6 @@ class FaultInjectingStore : public MetadataStore {
   void set_fail_writes(bool fail) { fail_writes_ = fail; }
 
   absl::StatusOr<std::string> Get(absl::string_view key) override { return inner_->Get(key); }
-  absl::Status Put(absl::string_view key, absl::string_view value) override {
-    return fail_writes_ ? Injected() : inner_->Put(key, value);
-  }
-  absl::Status Delete(absl::string_view key) override {
-    return fail_writes_ ? Injected() : inner_->Delete(key);
-  }
   absl::StatusOr<std::vector<KeyValue>> Scan(absl::string_view prefix) override {
     return inner_->Scan(prefix);
   }

@@ -12,18 +12,6 @@ absl::StatusOr<std::string> MemoryStore::Get(absl::string_view key) {
   return it->second;
 }
 
-absl::Status MemoryStore::Put(absl::string_view key, absl::string_view value) {
-  WriteBatch batch;
-  batch.Put(key, value);
-  return Write(batch);
-}
-
-absl::Status MemoryStore::Delete(absl::string_view key) {
-  WriteBatch batch;
-  batch.Delete(key);
-  return Write(batch);
-}
-
 absl::StatusOr<std::vector<KeyValue>> MemoryStore::Scan(absl::string_view prefix) {
   absl::MutexLock lock(&mu_);
   std::vector<KeyValue> out;

@@ -18,8 +18,6 @@ namespace runnel::coordinator::store {
 class MemoryStore : public MetadataStore {
  public:
   absl::StatusOr<std::string> Get(absl::string_view key) override;
-  absl::Status Put(absl::string_view key, absl::string_view value) override;
-  absl::Status Delete(absl::string_view key) override;
   absl::StatusOr<std::vector<KeyValue>> Scan(absl::string_view prefix) override;
   absl::Status Write(const WriteBatch& batch) override;
 

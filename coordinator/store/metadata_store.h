@@ -55,8 +55,18 @@ class MetadataStore {
 
   // The value of `key`, or NotFound.
   virtual absl::StatusOr<std::string> Get(absl::string_view key) = 0;
-  virtual absl::Status Put(absl::string_view key, absl::string_view value) = 0;
-  virtual absl::Status Delete(absl::string_view key) = 0;
+  // Single-key writes are one-operation batches, so every implementation
+  // has exactly one write path to get right.
+  absl::Status Put(absl::string_view key, absl::string_view value) {
+    WriteBatch batch;
+    batch.Put(key, value);
+    return Write(batch);
+  }
+  absl::Status Delete(absl::string_view key) {
+    WriteBatch batch;
+    batch.Delete(key);
+    return Write(batch);
+  }
   // Every key starting with `prefix` (all keys for ""), ascending.
   virtual absl::StatusOr<std::vector<KeyValue>> Scan(absl::string_view prefix) = 0;
   // Applies the batch atomically.

@@ -66,18 +66,6 @@ absl::StatusOr<std::string> RocksDBStore::Get(absl::string_view key) {
   return value;
 }
 
-absl::Status RocksDBStore::Put(absl::string_view key, absl::string_view value) {
-  WriteBatch batch;
-  batch.Put(key, value);
-  return Write(batch);
-}
-
-absl::Status RocksDBStore::Delete(absl::string_view key) {
-  WriteBatch batch;
-  batch.Delete(key);
-  return Write(batch);
-}
-
 absl::StatusOr<std::vector<KeyValue>> RocksDBStore::Scan(absl::string_view prefix) {
   std::vector<KeyValue> out;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
