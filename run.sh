@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 ./deploy/install-deps.sh
 echo "building..." >&2
 if ! bazel build //coordinator:runnel-coordinator //broker/server:runnel-broker \
-    //client/cli:runnel >/tmp/runnel-build.log 2>&1; then
+    //client/cli:runnel //client/perf:runnel-perf >/tmp/runnel-build.log 2>&1; then
   grep -v '^$' /tmp/runnel-build.log | tail -40 >&2
   echo "run.sh: build failed" >&2
   exit 1
@@ -19,7 +19,8 @@ fi
 
 # Stable paths for the binaries (bazel-bin moves with the configuration).
 mkdir -p bin
-for b in coordinator/runnel-coordinator broker/server/runnel-broker client/cli/runnel; do
+for b in coordinator/runnel-coordinator broker/server/runnel-broker client/cli/runnel \
+    client/perf/runnel-perf; do
   cp -f "bazel-bin/$b" bin/
 done
 
