@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "common/grpc_status.h"
@@ -53,6 +54,28 @@ bool CoordinatorLink::WaitUntilReady(absl::Duration timeout) {
   return ready_.WaitForNotificationWithTimeout(timeout);
 }
 
+bool CoordinatorLink::SessionValid() const {
+  if (broker_epoch_.load() == 0) return false;
+  absl::MutexLock lock(&session_mu_);
+  return absl::Now() - session_confirmed_at_ < session_timeout_;
+}
+
+void CoordinatorLink::ConfirmSession(absl::Time sent) {
+  absl::MutexLock lock(&session_mu_);
+  session_confirmed_at_ = std::max(session_confirmed_at_, sent);
+}
+
+absl::StatusOr<runnel::v1::PartitionInfo> CoordinatorLink::AlterPartition(
+    runnel::v1::AlterPartitionRequest request) {
+  request.set_broker_id(options_.broker_id);
+  request.set_broker_epoch(broker_epoch_.load());
+  runnel::v1::AlterPartitionResponse resp;
+  auto ctx = NewContext(options_.rpc_timeout);
+  absl::Status s = FromGrpcStatus(coordinator_->AlterPartition(ctx.get(), request, &resp));
+  if (!s.ok()) return s;
+  return resp.partition();
+}
+
 absl::Status CoordinatorLink::Register() {
   runnel::v1::RegisterBrokerRequest req;
   req.set_broker_id(options_.broker_id);
@@ -63,6 +86,14 @@ absl::Status CoordinatorLink::Register() {
   absl::Status s = FromGrpcStatus(coordinator_->RegisterBroker(ctx.get(), req, &resp));
   if (!s.ok()) return s;
   broker_epoch_ = resp.broker_epoch();
+  {
+    absl::MutexLock lock(&session_mu_);
+    if (resp.session_timeout_ms() > 0) {
+      session_timeout_ = absl::Milliseconds(resp.session_timeout_ms());
+    }
+    // Confirmed only once metadata fetched after this registration is in.
+    session_confirmed_at_ = absl::InfinitePast();
+  }
   RLOG(INFO) << "registered with coordinator" << Kv("broker_id", options_.broker_id)
              << Kv("broker_epoch", resp.broker_epoch()) << Kv("cluster_id", resp.cluster_id());
   return absl::OkStatus();
@@ -75,8 +106,10 @@ absl::Status CoordinatorLink::Heartbeat() {
   req.set_metadata_version(cache_->Snapshot()->version());
   runnel::v1::BrokerHeartbeatResponse resp;
   auto ctx = NewContext(options_.rpc_timeout);
+  const absl::Time sent = absl::Now();
   absl::Status s = FromGrpcStatus(coordinator_->BrokerHeartbeat(ctx.get(), req, &resp));
   if (!s.ok()) return s;
+  ConfirmSession(sent);
   if (resp.metadata_version() != cache_->Snapshot()->version()) return FetchMetadata();
   return absl::OkStatus();
 }
@@ -103,14 +136,20 @@ void CoordinatorLink::Run() {
     }
     absl::Status s;
     if (broker_epoch_.load() == 0) {
+      const absl::Time sent = absl::Now();
       s = Register();
       if (s.ok()) s = FetchMetadata();
+      if (s.ok()) ConfirmSession(sent);
     } else {
       s = Heartbeat();
       if (absl::IsFailedPrecondition(s)) {
         // The coordinator fenced this session: register again for a new epoch.
         RLOG(WARN) << "session fenced by coordinator; re-registering" << Kv("error", s.message());
         broker_epoch_ = 0;
+        {
+          absl::MutexLock lock(&session_mu_);
+          session_confirmed_at_ = absl::InfinitePast();
+        }
         continue;
       }
     }

@@ -4,7 +4,11 @@
 // re-registers if the coordinator fenced the session.
 //
 // The broker keeps serving from its last metadata while the coordinator is
-// unreachable; the link just keeps retrying.
+// unreachable; the link just keeps retrying. But once no heartbeat has
+// succeeded for a session timeout (measured from when the last successful
+// one was SENT), SessionValid() turns false: the coordinator has probably
+// fenced this broker and elected other leaders, so the broker must stop
+// taking writes as leader (docs/replication.md, "Stale leader").
 //
 // Ownership: owns its background thread and gRPC stubs; the MetadataCache and
 // the listener must outlive it. Thread-safety: all public methods are
@@ -21,6 +25,7 @@
 #include <thread>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
@@ -67,6 +72,18 @@ class CoordinatorLink {
   // 0 until registered.
   int64_t broker_epoch() const { return broker_epoch_.load(); }
 
+  // True while this broker may act as a leader: registered, with metadata
+  // fetched after that registration, and a heartbeat (or the registration)
+  // that succeeded and was sent less than the coordinator's session timeout
+  // ago.
+  bool SessionValid() const;
+
+  // Sends an AlterPartition for this broker (filling broker_id and
+  // broker_epoch) and returns the committed partition state. Errors as in
+  // coordinator.proto (FAILED_PRECONDITION: refresh, do not resend).
+  absl::StatusOr<runnel::v1::PartitionInfo> AlterPartition(
+      runnel::v1::AlterPartitionRequest request);
+
   // A stub for forwarding Admin calls to the coordinator.
   runnel::v1::Admin::Stub* admin_stub() { return admin_.get(); }
 
@@ -74,6 +91,7 @@ class CoordinatorLink {
   void Run();
   absl::Status Register();
   absl::Status Heartbeat();
+  void ConfirmSession(absl::Time sent);
   absl::Status FetchMetadata();
 
   CoordinatorLinkOptions options_;
@@ -85,6 +103,11 @@ class CoordinatorLink {
 
   std::string advertised_address_;  // set by Start, read by the link's thread
   std::atomic<int64_t> broker_epoch_{0};
+  mutable absl::Mutex session_mu_;
+  // Sending time of the last successful heartbeat or registration, and the
+  // session timeout the coordinator announced.
+  absl::Time session_confirmed_at_ ABSL_GUARDED_BY(session_mu_) = absl::InfinitePast();
+  absl::Duration session_timeout_ ABSL_GUARDED_BY(session_mu_) = absl::Seconds(6);
   absl::Mutex fetch_mu_;  // serialises metadata pulls so listeners see versions in order
   absl::Notification ready_;
   absl::Mutex stop_mu_;

@@ -7,6 +7,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "broker/replication/errors.h"
 #include "common/log.h"
 #include "common/topic_config.h"
@@ -27,34 +28,135 @@ bool IsCompacted(const runnel::v1::TopicInfo& topic) {
   absl::StatusOr<TopicConfig> config = ParseTopicConfigMap(topic.configs());
   return config.ok() && config->cleanup_compact;
 }
+int32_t MinInsyncReplicas(const runnel::v1::TopicInfo& topic) {
+  absl::StatusOr<TopicConfig> config = ParseTopicConfigMap(topic.configs());
+  return config.ok() ? config->min_insync_replicas : 1;
+}
+
+std::vector<int32_t> ToVector(const google::protobuf::RepeatedField<int32_t>& ids) {
+  return std::vector<int32_t>(ids.begin(), ids.end());
+}
 }  // namespace
 
 ReplicaManager::ReplicaManager(ReplicaManagerOptions options, storage::LogManager* logs,
-                               cluster::MetadataCache* metadata)
-    : options_(std::move(options)), logs_(logs), metadata_(metadata) {}
+                               cluster::MetadataCache* metadata, ClusterHooks hooks)
+    : options_(std::move(options)), logs_(logs), metadata_(metadata), hooks_(std::move(hooks)) {}
+
+ReplicaManager::~ReplicaManager() {
+  Shutdown();
+  if (isr_thread_.joinable()) isr_thread_.join();
+}
+
+bool ReplicaManager::SessionValid() const {
+  return !hooks_.session_valid || hooks_.session_valid();
+}
+
+void ReplicaManager::NotifyProgress() {
+  absl::MutexLock lock(&progress_mu_);
+  ++progress_seq_;
+}
+
+std::shared_ptr<ReplicaManager::Replica> ReplicaManager::FindReplica(
+    const storage::PartitionId& id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = replicas_.find(id);
+  return it == replicas_.end() ? nullptr : it->second;
+}
+
+void ReplicaManager::UpdateHighWatermarkLocked(Replica& r) {
+  // A broker that may have lost its session may have been replaced as
+  // leader: it must not declare anything committed.
+  if (!r.leader || !SessionValid()) return;
+  if (r.leader->UpdateHighWatermark(r.log->log_end_offset())) {
+    r.hw = r.leader->high_watermark();
+    NotifyProgress();
+  }
+}
+
+void ReplicaManager::ApplyStateLocked(Replica& r, const runnel::v1::PartitionInfo& info) {
+  if (r.has_state && info.partition_epoch() <= r.state.partition_epoch()) return;
+  const bool same_term = r.leader && r.leader->leader_epoch() == info.leader_epoch();
+  runnel::v1::PartitionInfo next = info;
+  if (next.replicas().empty()) *next.mutable_replicas() = r.state.replicas();
+  r.state = std::move(next);
+  r.has_state = true;
+  if (r.state.leader() == options_.broker_id) {
+    if (same_term) {
+      r.leader->ApplyIsr(ToVector(r.state.isr()));
+    } else {
+      const int64_t leo = r.log->log_end_offset();
+      r.leader.emplace(options_.broker_id, ToVector(r.state.replicas()),
+                       ToVector(r.state.isr()), r.state.leader_epoch(), leo,
+                       std::min<int64_t>(r.hw.load(), leo), options_.clock());
+      r.hw = r.leader->high_watermark();
+      RLOG(INFO) << "leading partition" << Kv("partition", r.name)
+                 << Kv("leader_epoch", r.state.leader_epoch()) << Kv("log_end", leo)
+                 << Kv("hw", r.hw.load());
+    }
+    r.leading_epoch = r.state.leader_epoch();
+    UpdateHighWatermarkLocked(r);
+  } else {
+    if (r.leader) {
+      RLOG(INFO) << "no longer leading partition" << Kv("partition", r.name)
+                 << Kv("leader", r.state.leader()) << Kv("leader_epoch", r.state.leader_epoch());
+    }
+    r.leader.reset();
+    r.leading_epoch = -1;
+    NotifyProgress();  // acks=all waiters of the old term answer NOT_LEADER
+  }
+}
 
 void ReplicaManager::ApplyMetadata(const cluster::MetadataSnapshot& snapshot) {
   std::set<uint64_t> live_topics;
+  std::map<int32_t, int64_t> broker_epochs;
+  for (const auto& b : snapshot.metadata().brokers()) broker_epochs[b.id()] = b.broker_epoch();
+  FollowSet follow;
   for (const auto& topic : snapshot.metadata().topics()) {
     live_topics.insert(topic.topic_id());
     for (const auto& p : topic.partitions()) {
-      const auto& r = p.replicas();
-      if (std::find(r.begin(), r.end(), options_.broker_id) == r.end()) continue;
-      auto log = logs_->GetOrCreate({topic.topic_id(), p.partition()});
-      if (!log.ok()) {
-        RLOG(ERROR) << "cannot open partition log" << Kv("partition",
-                                                          PartitionName(topic.name(), p.partition()))
-                    << Kv("error", log.status().message());
+      const auto& rs = p.replicas();
+      if (std::find(rs.begin(), rs.end(), options_.broker_id) == rs.end()) continue;
+      const storage::PartitionId id{topic.topic_id(), p.partition()};
+      const std::string name = PartitionName(topic.name(), p.partition());
+      std::shared_ptr<Replica> r = FindReplica(id);
+      if (r == nullptr) {
+        auto log = logs_->GetOrCreate(id);
+        if (!log.ok()) {
+          RLOG(ERROR) << "cannot open partition log" << Kv("partition", name)
+                      << Kv("error", log.status().message());
+          continue;
+        }
+        absl::MutexLock lock(&mu_);
+        auto& slot = replicas_[id];
+        if (slot == nullptr) slot = std::make_shared<Replica>(id, name, *std::move(log));
+        r = slot;
+      }
+      absl::MutexLock lock(&r->mu);
+      ApplyStateLocked(*r, p);
+      if (r->leader) {
+        r->leader->ObserveBrokerEpochs(broker_epochs);
+        UpdateHighWatermarkLocked(*r);
+      } else if (r->state.leader() >= 0) {
+        const runnel::v1::BrokerInfo* leader = snapshot.FindBroker(r->state.leader());
+        if (leader == nullptr) continue;
+        auto& entry = follow[r->state.leader()];
+        entry.first = leader->address();
+        entry.second.push_back({id, topic.name(), p.partition(), r->state.leader_epoch()});
       }
     }
   }
   // A topic id missing from the metadata was deleted: free its space.
   for (const storage::PartitionId& id : logs_->List()) {
     if (live_topics.count(id.topic_id) != 0) continue;
+    {
+      absl::MutexLock lock(&mu_);
+      replicas_.erase(id);
+    }
     absl::Status s = logs_->Delete(id);
     RLOG(INFO) << "deleted partition of deleted topic" << Kv("topic_id", id.topic_id)
                << Kv("partition", id.partition) << Kv("status", s.ToString());
   }
+  if (hooks_.on_follow_change) hooks_.on_follow_change(follow);
 }
 
 absl::StatusOr<ReplicaManager::Leader> ReplicaManager::ResolveLeader(
@@ -66,19 +168,28 @@ absl::StatusOr<ReplicaManager::Leader> ReplicaManager::ResolveLeader(
     return PartitionError(ErrorCode::ERROR_CODE_UNKNOWN_TOPIC_OR_PARTITION, p.status().message());
   }
   leader.topic = leader.snapshot->FindTopic(topic);
-  leader.partition = *p;
   const std::string name = PartitionName(topic, partition);
-  if (leader.partition->leader() < 0) {
+  leader.replica = FindReplica({leader.topic->topic_id(), partition});
+  // The replica's applied state is the truth (it may be newer than the
+  // snapshot); a partition not hosted here answers from the metadata.
+  int32_t leader_id = (*p)->leader();
+  int32_t epoch = (*p)->leader_epoch();
+  if (leader.replica != nullptr) {
+    absl::MutexLock lock(&leader.replica->mu);
+    if (leader.replica->has_state) {
+      leader_id = leader.replica->state.leader();
+      epoch = leader.replica->state.leader_epoch();
+    }
+  }
+  if (leader_id < 0) {
     return PartitionError(ErrorCode::ERROR_CODE_LEADER_NOT_AVAILABLE,
                           absl::StrCat("partition ", name, " has no leader"));
   }
-  if (leader.partition->leader() != options_.broker_id) {
+  if (leader_id != options_.broker_id) {
     return PartitionError(ErrorCode::ERROR_CODE_NOT_LEADER,
                           absl::StrCat("broker ", options_.broker_id, " is not the leader of ",
-                                       name, " (leader is broker ", leader.partition->leader(),
-                                       ")"));
+                                       name, " (leader is broker ", leader_id, ")"));
   }
-  const int32_t epoch = leader.partition->leader_epoch();
   if (current_leader_epoch >= 0 && current_leader_epoch < epoch) {
     return PartitionError(ErrorCode::ERROR_CODE_FENCED_LEADER_EPOCH,
                           absl::StrCat("leader epoch ", current_leader_epoch, " of ", name,
@@ -89,13 +200,14 @@ absl::StatusOr<ReplicaManager::Leader> ReplicaManager::ResolveLeader(
                           absl::StrCat("leader epoch ", current_leader_epoch, " of ", name,
                                        " is newer than this broker's ", epoch));
   }
-  leader.log = logs_->Get({leader.topic->topic_id(), partition});
-  if (leader.log == nullptr) {
+  if (leader.replica == nullptr) {
     // Metadata arrived but the log is not open yet (or failed to open).
     return PartitionError(ErrorCode::ERROR_CODE_LEADER_NOT_AVAILABLE,
                           absl::StrCat("partition ", name, " is not ready on broker ",
                                        options_.broker_id));
   }
+  leader.leader_epoch = epoch;
+  leader.log = leader.replica->log;
   return leader;
 }
 
@@ -106,12 +218,9 @@ int64_t ReplicaManager::MaxMessageBytes(const runnel::v1::TopicInfo& topic) cons
   return options_.default_max_message_bytes;
 }
 
-int64_t ReplicaManager::HighWatermark(const storage::PartitionLog& log) {
-  return log.log_end_offset();
-}
-
-absl::StatusOr<int64_t> ReplicaManager::AppendTo(const Leader& leader,
-                                                 const std::string& records) {
+absl::StatusOr<storage::AppendResult> ReplicaManager::AppendTo(const Leader& leader,
+                                                               const std::string& records,
+                                                               bool acks_all) {
   if (records.empty()) {
     return PartitionError(ErrorCode::ERROR_CODE_INVALID_REQUEST, "no record batches in request");
   }
@@ -131,15 +240,74 @@ absl::StatusOr<int64_t> ReplicaManager::AppendTo(const Leader& leader,
                          : ErrorCode::ERROR_CODE_CORRUPT_BATCH;
     return PartitionError(code, batches.status().message());
   }
-  auto appended = leader.log->Append(*batches, leader.partition->leader_epoch());
+  Replica& r = *leader.replica;
+  absl::MutexLock lock(&r.mu);
+  // Checked again under the lock: the role may have changed since ResolveLeader.
+  if (!r.leader || r.leader->leader_epoch() != leader.leader_epoch) {
+    return PartitionError(ErrorCode::ERROR_CODE_NOT_LEADER,
+                          absl::StrCat("broker ", options_.broker_id, " is not the leader of ",
+                                       r.name, " (leadership moved)"));
+  }
+  if (!SessionValid()) {
+    return PartitionError(ErrorCode::ERROR_CODE_NOT_LEADER,
+                          absl::StrCat("broker ", options_.broker_id,
+                                       " lost its coordinator session"));
+  }
+  const int32_t min_isr = MinInsyncReplicas(*leader.topic);
+  const int isr = static_cast<int>(r.leader->isr().size());
+  if (acks_all && isr < min_isr) {
+    return PartitionError(ErrorCode::ERROR_CODE_NOT_ENOUGH_REPLICAS,
+                          absl::StrCat("partition ", r.name, " has ", isr,
+                                       " in-sync replica(s), fewer than min.insync.replicas=",
+                                       min_isr));
+  }
+  auto appended = r.log->Append(*batches, leader.leader_epoch);
   if (!appended.ok()) {
     return PartitionError(ErrorCode::ERROR_CODE_STORAGE_ERROR, appended.status().message());
   }
+  NotifyProgress();
+  UpdateHighWatermarkLocked(r);
+  return *appended;
+}
+
+void ReplicaManager::AwaitReplication(const std::vector<AckWait>& waits, absl::Time deadline) {
+  auto done = [&waits]() {
+    for (const AckWait& w : waits) {
+      if (w.replica->leading_epoch.load() == w.leader_epoch && w.replica->hw.load() < w.target) {
+        return false;
+      }
+    }
+    return true;
+  };
   {
-    absl::MutexLock lock(&append_mu_);
-    ++append_seq_;
+    absl::MutexLock lock(&progress_mu_);
+    auto ready = [this, &done]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(progress_mu_) {
+      return shutdown_ || done();
+    };
+    progress_mu_.AwaitWithDeadline(absl::Condition(&ready), deadline);
   }
-  return appended->base_offset;
+  for (const AckWait& w : waits) {
+    // Leadership is checked first: a HW learnt as a follower since says
+    // nothing about this batch.
+    if (w.replica->leading_epoch.load() != w.leader_epoch) {
+      SetPartitionError(
+          PartitionError(ErrorCode::ERROR_CODE_NOT_LEADER,
+                         absl::StrCat("broker ", options_.broker_id, " lost the leadership of ",
+                                      w.replica->name,
+                                      " before the batch was replicated; it may or may not "
+                                      "have been committed")),
+          w.out);
+    } else if (w.replica->hw.load() < w.target) {
+      SetPartitionError(
+          PartitionError(ErrorCode::ERROR_CODE_REQUEST_TIMED_OUT,
+                         absl::StrCat("timed out waiting for the in-sync replicas of ",
+                                      w.replica->name, " to replicate the batch")),
+          w.out);
+    } else {
+      continue;
+    }
+    w.out->set_base_offset(-1);
+  }
 }
 
 absl::Status ReplicaManager::Produce(const runnel::v1::ProduceRequest& request,
@@ -150,55 +318,122 @@ absl::Status ReplicaManager::Produce(const runnel::v1::ProduceRequest& request,
   if (!request.transactional_id().empty()) {
     return absl::UnimplementedError("transactions are not supported yet");
   }
+  const bool acks_all = request.acks() == runnel::v1::ACKS_ALL ||
+                        request.acks() == runnel::v1::ACKS_UNSPECIFIED;
+  const absl::Duration timeout = request.timeout_ms() > 0
+                                     ? absl::Milliseconds(request.timeout_ms())
+                                     : options_.default_produce_timeout;
+  const absl::Time deadline = absl::Now() + timeout;
+  std::vector<AckWait> waits;
   for (const auto& data : request.partitions()) {
     auto* out = response->add_partitions();
     out->set_topic(data.topic());
     out->set_partition(data.partition());
     out->set_base_offset(-1);
     auto leader = ResolveLeader(data.topic(), data.partition(), -1);
-    absl::StatusOr<int64_t> base =
-        leader.ok() ? AppendTo(*leader, data.records()) : leader.status();
-    if (!base.ok()) {
-      SetPartitionError(base.status(), out);
+    absl::StatusOr<storage::AppendResult> appended =
+        leader.ok() ? AppendTo(*leader, data.records(), acks_all) : leader.status();
+    if (!appended.ok()) {
+      SetPartitionError(appended.status(), out);
       continue;
     }
-    out->set_base_offset(*base);
+    out->set_base_offset(appended->base_offset);
     out->set_log_start_offset(leader->log->log_start_offset());
+    if (acks_all) {
+      waits.push_back({leader->replica, leader->leader_epoch, appended->last_offset + 1, out});
+    }
   }
+  // Waiting holds no lock: the HW moves as follower fetches arrive.
+  if (!waits.empty()) AwaitReplication(waits, deadline);
   return absl::OkStatus();
 }
 
-int64_t ReplicaManager::FetchPartition(const runnel::v1::FetchPartition& request, int64_t budget,
-                                       runnel::v1::FetchPartitionResponse* response) const {
-  response->set_topic(request.topic());
-  response->set_partition(request.partition());
+int64_t ReplicaManager::FetchPartition(const runnel::v1::FetchRequest& request,
+                                       const runnel::v1::FetchPartition& fp, int64_t budget,
+                                       runnel::v1::FetchPartitionResponse* response) {
+  response->set_topic(fp.topic());
+  response->set_partition(fp.partition());
   response->set_high_watermark(-1);
   response->set_log_start_offset(-1);
   response->clear_records();
-  auto leader = ResolveLeader(
-      request.topic(), request.partition(),
-      request.has_current_leader_epoch() ? request.current_leader_epoch() : -1);
+  response->clear_diverging_epoch();
+  auto leader = ResolveLeader(fp.topic(), fp.partition(),
+                              fp.has_current_leader_epoch() ? fp.current_leader_epoch() : -1);
   if (!leader.ok()) {
     SetPartitionError(leader.status(), response);
     return 0;
   }
-  const int64_t hw = HighWatermark(*leader->log);
-  response->set_high_watermark(hw);
-  response->set_log_start_offset(leader->log->log_start_offset());
-  const int64_t limit = std::min<int64_t>(
-      budget, request.max_bytes() > 0 ? request.max_bytes()
-                                      : options_.default_partition_fetch_max_bytes);
-  const int64_t start = leader->log->log_start_offset();
-  if (request.fetch_offset() < start || request.fetch_offset() > hw) {
+  Replica& r = *leader->replica;
+  const std::string name = PartitionName(fp.topic(), fp.partition());
+  // A follower always sends its broker epoch (> 0); a request without one is
+  // a consumer's, whatever replica_id says (proto3 defaults it to 0).
+  const bool from_follower = request.replica_id() >= 0 && request.replica_broker_epoch() > 0;
+  const int64_t start = r.log->log_start_offset();
+  response->set_log_start_offset(start);
+  if (from_follower) {
+    bool is_replica;
+    {
+      absl::MutexLock lock(&r.mu);
+      is_replica = std::find(r.state.replicas().begin(), r.state.replicas().end(),
+                             request.replica_id()) != r.state.replicas().end();
+    }
+    const runnel::v1::BrokerInfo* b = leader->snapshot->FindBroker(request.replica_id());
+    if (!is_replica) {
+      SetPartitionError(PartitionError(ErrorCode::ERROR_CODE_INVALID_REQUEST,
+                                       absl::StrCat("broker ", request.replica_id(),
+                                                    " is not a replica of ", name)),
+                        response);
+      return 0;
+    }
+    if (b != nullptr && request.replica_broker_epoch() < b->broker_epoch()) {
+      SetPartitionError(
+          PartitionError(ErrorCode::ERROR_CODE_INVALID_REQUEST,
+                         absl::StrCat("replica_broker_epoch ", request.replica_broker_epoch(),
+                                      " of broker ", request.replica_id(),
+                                      " is stale (current ", b->broker_epoch(), ")")),
+          response);
+      return 0;
+    }
+    // KIP-101: does the follower's log agree with ours up to fetch_offset?
+    if (fp.has_last_fetched_epoch()) {
+      auto end = r.log->EndOffsetForEpoch(fp.last_fetched_epoch());
+      const std::pair<int32_t, int64_t> e = end ? *end : std::make_pair(-1, start);
+      if (e.first != fp.last_fetched_epoch() || fp.fetch_offset() > e.second) {
+        response->set_high_watermark(r.hw.load());
+        response->mutable_diverging_epoch()->set_epoch(e.first);
+        response->mutable_diverging_epoch()->set_end_offset(e.second);
+        response->set_error_code(ErrorCode::ERROR_CODE_NONE);
+        return 0;
+      }
+    }
+  }
+  // Consumers read below the HW, followers up to the log end; either may
+  // ask for any offset up to the log end (a consumer ahead of a new leader's
+  // HW just gets nothing yet).
+  const int64_t end = r.log->log_end_offset();
+  const int64_t limit_offset = from_follower ? end : r.hw.load();
+  if (fp.fetch_offset() < start || fp.fetch_offset() > end) {
+    response->set_high_watermark(r.hw.load());
     SetPartitionError(
         PartitionError(ErrorCode::ERROR_CODE_OFFSET_OUT_OF_RANGE,
-                       absl::StrCat("offset ", request.fetch_offset(), " out of range for ",
-                                    PartitionName(request.topic(), request.partition()),
-                                    ": valid offsets are ", start, " to ", hw)),
+                       absl::StrCat("offset ", fp.fetch_offset(), " out of range for ", name,
+                                    ": valid offsets are ", start, " to ", end)),
         response);
     return 0;
   }
-  auto records = leader->log->Read(request.fetch_offset(), std::max<int64_t>(limit, 1), hw);
+  if (from_follower) {
+    absl::MutexLock lock(&r.mu);
+    if (r.leader && r.leader->leader_epoch() == leader->leader_epoch) {
+      r.leader->RecordFetch(request.replica_id(), request.replica_broker_epoch(),
+                            fp.fetch_offset(), r.log->log_end_offset(), options_.clock());
+      UpdateHighWatermarkLocked(r);
+    }
+  }
+  response->set_high_watermark(r.hw.load());
+  const int64_t limit = std::min<int64_t>(
+      budget,
+      fp.max_bytes() > 0 ? fp.max_bytes() : options_.default_partition_fetch_max_bytes);
+  auto records = r.log->Read(fp.fetch_offset(), std::max<int64_t>(limit, 1), limit_offset);
   if (!records.ok()) {
     SetPartitionError(records.status(), response);
     return 0;
@@ -222,8 +457,8 @@ absl::Status ReplicaManager::Fetch(const runnel::v1::FetchRequest& request,
   while (true) {
     int64_t seq;
     {
-      absl::MutexLock lock(&append_mu_);
-      seq = append_seq_;
+      absl::MutexLock lock(&progress_mu_);
+      seq = progress_seq_;
     }
     response->clear_partitions();
     int64_t total = 0;
@@ -234,25 +469,179 @@ absl::Status ReplicaManager::Fetch(const runnel::v1::FetchRequest& request,
       // that a consumer always progresses; after that the budget is strict.
       int64_t budget = total == 0 ? max_bytes : max_bytes - total;
       if (budget <= 0) {
-        FetchPartition(p, 0, out);
+        FetchPartition(request, p, 0, out);
         out->clear_records();
         continue;
       }
-      total += FetchPartition(p, budget, out);
-      any_error |= out->error_code() != ErrorCode::ERROR_CODE_NONE;
+      total += FetchPartition(request, p, budget, out);
+      any_error |= out->error_code() != ErrorCode::ERROR_CODE_NONE || out->has_diverging_epoch();
     }
     if (total >= std::max(request.min_bytes(), 1) || any_error || absl::Now() >= deadline) {
       return absl::OkStatus();
     }
-    absl::MutexLock lock(&append_mu_);
-    auto moved = [this, seq]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(append_mu_) {
-      return append_seq_ != seq || shutdown_;
+    absl::MutexLock lock(&progress_mu_);
+    auto moved = [this, seq]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(progress_mu_) {
+      return progress_seq_ != seq || shutdown_;
     };
-    if (!append_mu_.AwaitWithDeadline(absl::Condition(&moved), deadline) || shutdown_) {
+    if (!progress_mu_.AwaitWithDeadline(absl::Condition(&moved), deadline) || shutdown_) {
       // Timed out (or shutting down): the response from the last pass stands.
       return absl::OkStatus();
     }
   }
+}
+
+absl::StatusOr<FollowerPosition> ReplicaManager::FollowerFetchPosition(
+    const storage::PartitionId& id, int32_t leader_epoch) {
+  std::shared_ptr<Replica> r = FindReplica(id);
+  if (r == nullptr) return absl::FailedPreconditionError("partition not hosted here");
+  absl::MutexLock lock(&r->mu);
+  if (r->leader || r->state.leader_epoch() != leader_epoch) {
+    return absl::FailedPreconditionError("no longer following at this leader epoch");
+  }
+  FollowerPosition pos;
+  pos.fetch_offset = r->log->log_end_offset();
+  const int32_t last = r->log->latest_epoch();
+  if (last >= 0) pos.last_fetched_epoch = last;
+  return pos;
+}
+
+absl::Status ReplicaManager::ApplyFollowerFetch(const storage::PartitionId& id,
+                                                int32_t leader_epoch,
+                                                const FollowerPosition& position,
+                                                const runnel::v1::FetchPartitionResponse& resp) {
+  std::shared_ptr<Replica> r = FindReplica(id);
+  if (r == nullptr) return absl::OkStatus();
+  absl::MutexLock lock(&r->mu);
+  storage::PartitionLog& log = *r->log;
+  if (r->leader || r->state.leader_epoch() != leader_epoch ||
+      log.log_end_offset() != position.fetch_offset) {
+    return absl::OkStatus();  // stale answer: the next fetch starts afresh
+  }
+  auto set_hw = [&r, &log](int64_t leader_hw) {
+    r->hw = std::max<int64_t>(std::min(leader_hw, log.log_end_offset()), log.log_start_offset());
+  };
+  if (resp.error_code() == ErrorCode::ERROR_CODE_OFFSET_OUT_OF_RANGE &&
+      (position.fetch_offset < resp.log_start_offset() ||
+       log.log_start_offset() == log.log_end_offset())) {
+    // Our log lies below the leader's start: start over there.
+    RLOG(INFO) << "follower log below leader's log start; starting over"
+               << Kv("partition", r->name) << Kv("offset", resp.log_start_offset());
+    absl::Status s = log.ResetTo(resp.log_start_offset());
+    set_hw(resp.log_start_offset());
+    return s;
+  }
+  if (resp.error_code() != ErrorCode::ERROR_CODE_NONE) {
+    return PartitionError(resp.error_code(), resp.error_message());
+  }
+  if (resp.has_diverging_epoch()) {
+    const auto& d = resp.diverging_epoch();
+    Truncation t = FollowerTruncation(log.log_start_offset(), log.log_end_offset(),
+                                      log.EndOffsetForEpoch(d.epoch()), d.end_offset());
+    RLOG(INFO) << "follower log diverged from leader; truncating" << Kv("partition", r->name)
+               << Kv("leader_epoch", d.epoch()) << Kv("leader_end_offset", d.end_offset())
+               << Kv("truncate_to", t.offset) << Kv("reset", t.kind == Truncation::kReset);
+    absl::Status s = t.kind == Truncation::kReset ? log.ResetTo(t.offset)
+                                                  : log.TruncateSuffix(t.offset);
+    set_hw(std::min(r->hw.load(), log.log_end_offset()));
+    return s;
+  }
+  std::vector<absl::string_view> batches;
+  for (absl::string_view b : batch::SplitStoredBatches(resp.records())) {
+    auto header = batch::ParseHeader(b);
+    if (!header.ok()) return header.status();
+    if (header->last_offset() < position.fetch_offset) continue;  // already held
+    batches.push_back(b);
+  }
+  if (!batches.empty()) {
+    auto appended = log.AppendReplicated(batches);
+    if (!appended.ok()) {
+      RLOG(ERROR) << "cannot append replicated batches" << Kv("partition", r->name)
+                  << Kv("error", appended.status().message());
+      return appended.status();
+    }
+    NotifyProgress();
+  }
+  set_hw(resp.high_watermark());
+  return absl::OkStatus();
+}
+
+void ReplicaManager::MaintainIsr() {
+  if (!SessionValid()) return;
+  absl::MutexLock isr_lock(&isr_mu_);
+  const absl::Time now = options_.clock();
+  std::vector<std::shared_ptr<Replica>> all;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, r] : replicas_) all.push_back(r);
+  }
+  std::vector<std::pair<std::shared_ptr<Replica>, runnel::v1::AlterPartitionRequest>> proposals;
+  for (const auto& r : all) {
+    absl::MutexLock lock(&r->mu);
+    if (!r->leader) continue;
+    // The HW may have been held while the session was in doubt (e.g. just
+    // after a restart, before the first metadata): catch up now.
+    UpdateHighWatermarkLocked(*r);
+    if (!hooks_.alter_partition) continue;
+    auto isr = r->leader->IsrProposal(now, options_.replica_lag_time_max);
+    if (!isr) continue;
+    r->leader->SetPending(*isr);
+    runnel::v1::AlterPartitionRequest req;
+    req.set_topic_id(r->id.topic_id);
+    req.set_partition(r->id.partition);
+    req.set_leader_epoch(r->state.leader_epoch());
+    req.set_partition_epoch(r->state.partition_epoch());
+    for (int32_t b : *isr) req.add_new_isr(b);
+    RLOG(INFO) << "proposing ISR change" << Kv("partition", r->name)
+               << Kv("isr", absl::StrJoin(r->state.isr(), ","))
+               << Kv("new_isr", absl::StrJoin(*isr, ","));
+    proposals.emplace_back(r, std::move(req));
+  }
+  for (auto& [r, req] : proposals) {
+    absl::StatusOr<runnel::v1::PartitionInfo> result = hooks_.alter_partition(req);
+    if (!result.ok()) {
+      RLOG(WARN) << "ISR change not applied" << Kv("partition", r->name)
+                 << Kv("error", result.status().ToString());
+      unresolved_.emplace_back(r, req.partition_epoch());
+      continue;
+    }
+    absl::MutexLock lock(&r->mu);
+    ApplyStateLocked(*r, *result);
+    if (r->leader) {
+      r->leader->ClearPending();  // the committed state is in (or a newer one)
+      UpdateHighWatermarkLocked(*r);
+    }
+  }
+  if (unresolved_.empty()) return;
+  // The outcome is unknown (refused, or the answer lost): keep counting the
+  // proposed members for the HW until fresh metadata says what happened.
+  if (!hooks_.refresh_metadata || !hooks_.refresh_metadata().ok()) return;
+  for (auto& [r, epoch] : unresolved_) {
+    absl::MutexLock lock(&r->mu);
+    // A newer state was applied by the refresh (clearing the pending
+    // proposal) or nothing changed: propose again from the current state.
+    if (r->leader && r->state.partition_epoch() == epoch) r->leader->ClearPending();
+  }
+  unresolved_.clear();
+}
+
+void ReplicaManager::StartIsrMaintenance() {
+  isr_thread_ = std::thread([this] {
+    while (true) {
+      {
+        absl::MutexLock lock(&progress_mu_);
+        if (progress_mu_.AwaitWithTimeout(absl::Condition(&shutdown_),
+                                          options_.isr_check_interval)) {
+          return;
+        }
+      }
+      MaintainIsr();
+    }
+  });
+}
+
+int64_t ReplicaManager::HighWatermarkOf(const storage::PartitionId& id) const {
+  std::shared_ptr<Replica> r = FindReplica(id);
+  return r == nullptr ? -1 : r->hw.load();
 }
 
 absl::Status ReplicaManager::ListOffsets(const runnel::v1::ListOffsetsRequest& request,
@@ -271,13 +660,13 @@ absl::Status ReplicaManager::ListOffsets(const runnel::v1::ListOffsetsRequest& r
       SetPartitionError(leader.status(), out);
       continue;
     }
-    out->set_leader_epoch(leader->partition->leader_epoch());
+    out->set_leader_epoch(leader->leader_epoch);
     switch (p.spec()) {
       case runnel::v1::OFFSET_SPEC_EARLIEST:
         out->set_offset(leader->log->log_start_offset());
         break;
       case runnel::v1::OFFSET_SPEC_LATEST:
-        out->set_offset(HighWatermark(*leader->log));
+        out->set_offset(leader->replica->hw.load());
         break;
       case runnel::v1::OFFSET_SPEC_TIMESTAMP: {
         auto offset = leader->log->OffsetForTimestamp(p.timestamp_ms());
@@ -285,7 +674,7 @@ absl::Status ReplicaManager::ListOffsets(const runnel::v1::ListOffsetsRequest& r
           SetPartitionError(offset.status(), out);
           break;
         }
-        out->set_offset(std::min(*offset, HighWatermark(*leader->log)));
+        out->set_offset(std::min(*offset, leader->replica->hw.load()));
         break;
       }
       default:
@@ -316,15 +705,15 @@ std::optional<storage::CleanerPolicy> ReplicaManager::CleanerPolicyFor(
                  << Kv("error", config.status().message());
       return std::nullopt;
     }
-    std::shared_ptr<storage::PartitionLog> log = logs_->Get(id);
-    if (log == nullptr) return std::nullopt;
-    return storage::CleanerPolicy{*std::move(config), HighWatermark(*log)};
+    std::shared_ptr<Replica> r = FindReplica(id);
+    if (r == nullptr) return std::nullopt;
+    return storage::CleanerPolicy{*std::move(config), r->hw.load()};
   }
   return std::nullopt;
 }
 
 void ReplicaManager::Shutdown() {
-  absl::MutexLock lock(&append_mu_);
+  absl::MutexLock lock(&progress_mu_);
   shutdown_ = true;
 }
 

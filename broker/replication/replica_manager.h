@@ -1,32 +1,48 @@
-// ReplicaManager: the broker's request-path core. It maps topic names to the
-// partition logs this broker hosts, checks leadership and leader epochs
-// against the cluster metadata, and serves Produce, Fetch and ListOffsets.
+// ReplicaManager: the broker's request-path core and its replicas' roles. It
+// maps topic names to the partition replicas this broker hosts, applies each
+// partition's state (leader or follower, leader epoch, ISR) when its
+// partition_epoch is newer than the one held, and serves Produce, Fetch and
+// ListOffsets. As leader it tracks followers' progress (LeaderState), moves
+// the high watermark (HW), answers acks=all producers once the ISR has their
+// batches, and proposes ISR changes through ClusterHooks::alter_partition. As
+// follower it applies what a ReplicaFetcher fetched (ApplyFollowerFetch).
+// Consumers read below the HW; follower fetches (replica_id >= 0 with a
+// broker epoch) up to the log end. docs/replication.md is the contract this implements.
+//
 // It knows no gRPC: handlers pass request messages in and send the filled
-// response back, so all of this is unit-tested without a network.
+// response back, and the coordinator is reached through ClusterHooks, so all
+// of this is unit-tested without a network. With a single replica (ISR = the
+// leader) the HW is the log end offset.
 //
-// Replication (followers, ISR, high watermark below the log end) arrives with
-// issue 4; until then a partition's high watermark is its log end offset, and
-// only its leader accepts produce and fetch.
-//
-// Ownership: borrows the LogManager and MetadataCache, which must outlive it.
+// Ownership: borrows the LogManager and MetadataCache, which must outlive it;
+// owns the ISR maintenance thread (StartIsrMaintenance).
 // Thread-safety: all methods are thread-safe. Fetch may block for up to the
-// request's max_wait_ms (long poll); Shutdown() releases waiting fetches.
+// request's max_wait_ms (long poll), an acks=all Produce up to its timeout_ms;
+// Shutdown() releases both.
 #ifndef RUNNEL_BROKER_REPLICATION_REPLICA_MANAGER_H_
 #define RUNNEL_BROKER_REPLICATION_REPLICA_MANAGER_H_
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "broker/cluster/metadata_cache.h"
+#include "broker/replication/partition_state.h"
 #include "broker/storage/log.h"
 #include "broker/storage/log_cleaner.h"
 #include "proto/runnel/v1/broker.pb.h"
+#include "proto/runnel/v1/coordinator.pb.h"
 
 namespace runnel::replication {
 
@@ -40,16 +56,88 @@ struct ReplicaManagerOptions {
   // Response size when a fetch leaves max_bytes at 0.
   int64_t default_fetch_max_bytes = 50 << 20;
   int64_t default_partition_fetch_max_bytes = 1 << 20;
+  // An acks=all produce waits this long for the ISR when timeout_ms is 0.
+  absl::Duration default_produce_timeout = absl::Seconds(30);
+  // A follower not caught up with the leader's log end for this long leaves
+  // the ISR (Kafka's replica.lag.time.max.ms; broker flag
+  // --replica-lag-time-max-ms).
+  absl::Duration replica_lag_time_max = absl::Seconds(10);
+  // How often the leader checks its ISRs for shrinking or expanding.
+  absl::Duration isr_check_interval = absl::Milliseconds(200);
+  // The clock (tests inject a fake one).
+  std::function<absl::Time()> clock = [] { return absl::Now(); };
+};
+
+// A partition this broker follows, as handed to the replica fetchers.
+struct FollowedPartition {
+  storage::PartitionId id;
+  std::string topic;
+  int32_t partition = 0;
+  int32_t leader_epoch = 0;
+};
+
+// Leader broker id -> (its address, the partitions followed from it).
+using FollowSet = std::map<int32_t, std::pair<std::string, std::vector<FollowedPartition>>>;
+
+// Where a follower fetches a partition from next.
+struct FollowerPosition {
+  int64_t fetch_offset = 0;                   // the follower's log end offset
+  std::optional<int32_t> last_fetched_epoch;  // epoch of its last batch, if any
+};
+
+// The broker's ties to the rest of the cluster. Every member may be left
+// empty (unit tests): the session is then always valid, ISR changes are not
+// proposed and nothing is fetched.
+struct ClusterHooks {
+  // False once the broker may have lost its coordinator session: it then
+  // refuses writes as leader and stops advancing HWs.
+  std::function<bool()> session_valid;
+  // Sends an AlterPartition (broker id and epoch filled in by the callee).
+  std::function<absl::StatusOr<runnel::v1::PartitionInfo>(runnel::v1::AlterPartitionRequest)>
+      alter_partition;
+  // Pulls the cluster metadata now (after a refused or lost AlterPartition).
+  std::function<absl::Status()> refresh_metadata;
+  // Called (without locks held) with the partitions to follow after every
+  // metadata change.
+  std::function<void(const FollowSet&)> on_follow_change;
 };
 
 class ReplicaManager {
  public:
   ReplicaManager(ReplicaManagerOptions options, storage::LogManager* logs,
-                 cluster::MetadataCache* metadata);
+                 cluster::MetadataCache* metadata, ClusterHooks hooks = {});
+  ~ReplicaManager();  // stops the ISR maintenance thread
 
-  // Reconciles local logs with the metadata: opens a log for every partition
-  // with a replica here and deletes the logs of topics that no longer exist.
+  // Reconciles local replicas with the metadata: opens a log for every
+  // partition with a replica here, applies each partition state whose
+  // partition_epoch is newer than the one held (becoming leader or follower),
+  // deletes the logs of topics that no longer exist, and hands the follow set
+  // to ClusterHooks::on_follow_change.
   void ApplyMetadata(const cluster::MetadataSnapshot& snapshot);
+
+  // One pass of ISR maintenance: moves leaders' HWs (held while the session
+  // was in doubt), proposes the ISR changes LeaderState asks for, one
+  // AlterPartition in flight per partition, and adopts the result.
+  // Blocks on the coordinator calls. Public for tests; normally run by the
+  // thread StartIsrMaintenance starts.
+  void MaintainIsr();
+  void StartIsrMaintenance();
+
+  // Follower side, for the replica fetchers. Where to fetch `id` from next;
+  // FailedPrecondition when this broker no longer follows it at leader_epoch.
+  absl::StatusOr<FollowerPosition> FollowerFetchPosition(const storage::PartitionId& id,
+                                                         int32_t leader_epoch);
+  // Applies the leader's answer to a fetch made at `position`: appends the
+  // batches, moves the follower HW, truncates on diverging_epoch, starts over
+  // at the leader's log start when fetching below it. Ignored (OK) if the
+  // role, leader epoch or log end changed meanwhile. The partition's error, as
+  // a status, when the leader refused (the fetcher backs off).
+  absl::Status ApplyFollowerFetch(const storage::PartitionId& id, int32_t leader_epoch,
+                                  const FollowerPosition& position,
+                                  const runnel::v1::FetchPartitionResponse& response);
+
+  // The partition's HW as this broker knows it (-1 if not hosted). For tests.
+  int64_t HighWatermarkOf(const storage::PartitionId& id) const;
 
   // Request-level problems (e.g. no partitions named) come back as the
   // returned status; per-partition results go into the response.
@@ -60,7 +148,8 @@ class ReplicaManager {
   absl::Status ListOffsets(const runnel::v1::ListOffsetsRequest& request,
                            runnel::v1::ListOffsetsResponse* response);
 
-  // Wakes every waiting fetch and makes new ones return at once.
+  // Wakes every waiting fetch and produce, makes new ones return at once, and
+  // stops the ISR maintenance thread.
   void Shutdown();
 
   // What the log cleaner needs for a partition stored here: its topic's
@@ -71,32 +160,84 @@ class ReplicaManager {
   std::optional<storage::CleanerPolicy> CleanerPolicyFor(const storage::PartitionId& id) const;
 
  private:
+  // One partition replica hosted here.
+  struct Replica {
+    Replica(storage::PartitionId i, std::string n, std::shared_ptr<storage::PartitionLog> l)
+        : id(i), name(std::move(n)), log(std::move(l)), hw(log->log_start_offset()) {}
+    const storage::PartitionId id;
+    const std::string name;  // "topic-partition", for messages
+    const std::shared_ptr<storage::PartitionLog> log;
+    absl::Mutex mu;  // serialises appends, role changes and progress updates
+    bool has_state ABSL_GUARDED_BY(mu) = false;
+    runnel::v1::PartitionInfo state ABSL_GUARDED_BY(mu);  // the applied partition state
+    std::optional<LeaderState> leader ABSL_GUARDED_BY(mu);  // set while leading
+    // Readable without mu (acks=all waiters check them under progress_mu_).
+    // After a restart the HW starts at the log start: it is not persisted,
+    // and consumers must never see records above the true HW.
+    std::atomic<int64_t> hw;
+    std::atomic<int32_t> leading_epoch{-1};  // leader epoch while leading, else -1
+  };
   // A partition this broker leads, resolved for one request.
   struct Leader {
     std::shared_ptr<const cluster::MetadataSnapshot> snapshot;
     const runnel::v1::TopicInfo* topic = nullptr;
-    const runnel::v1::PartitionInfo* partition = nullptr;
+    std::shared_ptr<Replica> replica;
+    int32_t leader_epoch = 0;
     std::shared_ptr<storage::PartitionLog> log;
+  };
+  // A produce waiting for the HW to pass `target` in `leader_epoch`.
+  struct AckWait {
+    std::shared_ptr<Replica> replica;
+    int32_t leader_epoch = 0;
+    int64_t target = 0;
+    runnel::v1::ProducePartitionResponse* out = nullptr;
   };
   // UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER or a leader-epoch error otherwise.
   absl::StatusOr<Leader> ResolveLeader(const std::string& topic, int32_t partition,
                                        int32_t current_leader_epoch) const;
-  absl::StatusOr<int64_t> AppendTo(const Leader& leader, const std::string& records);
+  // Validates and appends as leader; the min.insync.replicas check first when
+  // `acks_all`.
+  absl::StatusOr<storage::AppendResult> AppendTo(const Leader& leader, const std::string& records,
+                                                 bool acks_all);
+  // Waits (no locks held) until each wait's HW passes its target, its
+  // leadership ends, or `deadline`; fills the errors of those that failed.
+  void AwaitReplication(const std::vector<AckWait>& waits, absl::Time deadline);
   // Fills one partition of a fetch; returns the record bytes added.
-  int64_t FetchPartition(const runnel::v1::FetchPartition& request, int64_t budget,
-                         runnel::v1::FetchPartitionResponse* response) const;
+  int64_t FetchPartition(const runnel::v1::FetchRequest& request,
+                         const runnel::v1::FetchPartition& partition, int64_t budget,
+                         runnel::v1::FetchPartitionResponse* response);
   int64_t MaxMessageBytes(const runnel::v1::TopicInfo& topic) const;
-  // The offset below which records are committed and visible to consumers.
-  static int64_t HighWatermark(const storage::PartitionLog& log);
+  std::shared_ptr<Replica> FindReplica(const storage::PartitionId& id) const;
+  // Adopts a committed partition state (newer partition_epoch only).
+  void ApplyStateLocked(Replica& r, const runnel::v1::PartitionInfo& info)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(r.mu);
+  // Recomputes a leader's HW; wakes waiters when it moved.
+  void UpdateHighWatermarkLocked(Replica& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(r.mu);
+  bool SessionValid() const;
+  // Wakes long polls and acks=all produces: an append or a HW moved.
+  void NotifyProgress();
 
   const ReplicaManagerOptions options_;
   storage::LogManager* const logs_;
   cluster::MetadataCache* const metadata_;
+  const ClusterHooks hooks_;
 
-  // Bumped at every append; long-polling fetches wait for it to move.
-  mutable absl::Mutex append_mu_;
-  int64_t append_seq_ ABSL_GUARDED_BY(append_mu_) = 0;
-  bool shutdown_ ABSL_GUARDED_BY(append_mu_) = false;
+  // Lock order: mu_, then a Replica's mu, then progress_mu_.
+  mutable absl::Mutex mu_;
+  std::map<storage::PartitionId, std::shared_ptr<Replica>> replicas_ ABSL_GUARDED_BY(mu_);
+
+  // Bumped at every append and HW move; long polls and acks=all produces
+  // wait for it to move.
+  mutable absl::Mutex progress_mu_;
+  int64_t progress_seq_ ABSL_GUARDED_BY(progress_mu_) = 0;
+  bool shutdown_ ABSL_GUARDED_BY(progress_mu_) = false;
+
+  // Proposals whose outcome is unknown (refused or lost): (replica, the
+  // partition epoch they were based on), resolved after a metadata refresh.
+  // Touched only by MaintainIsr, which runs on one thread at a time.
+  absl::Mutex isr_mu_;
+  std::vector<std::pair<std::shared_ptr<Replica>, int32_t>> unresolved_ ABSL_GUARDED_BY(isr_mu_);
+  std::thread isr_thread_;
 };
 
 }  // namespace runnel::replication

@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "broker/cluster/coordinator_link.h"
 #include "broker/cluster/metadata_cache.h"
+#include "broker/replication/replica_fetcher.h"
 #include "broker/replication/replica_manager.h"
 #include "broker/server/broker_service.h"
 #include "broker/storage/log.h"
@@ -32,6 +33,7 @@ struct BrokerFlags {
   std::string data_dir;
   std::string rack;
   int64_t heartbeat_interval_ms;
+  int64_t replica_lag_time_max_ms;
   bool sync_writes;
   int64_t max_message_bytes;
   int64_t max_grpc_message_bytes;
@@ -61,10 +63,44 @@ int Run(const BrokerFlags& f) {
   }
 
   runnel::cluster::MetadataCache metadata;
+  runnel::cluster::CoordinatorLinkOptions link_options;
+  link_options.coordinator_address = f.coordinator;
+  link_options.broker_id = static_cast<int32_t>(f.id);
+  link_options.rack = f.rack;
+  link_options.heartbeat_interval = absl::Milliseconds(f.heartbeat_interval_ms);
+  // The link calls back into the replica manager (metadata changes), and the
+  // replica manager into the link (sessions, AlterPartition): the link is
+  // built first and started last, once everything it calls exists.
+  runnel::replication::ReplicaManager* replicas_ptr = nullptr;
+  runnel::cluster::CoordinatorLink link(
+      link_options, &metadata,
+      [&replicas_ptr](std::shared_ptr<const runnel::cluster::MetadataSnapshot> snap) {
+        replicas_ptr->ApplyMetadata(*snap);
+      });
+
+  runnel::replication::ReplicaFetcherManager* fetchers_ptr = nullptr;
   runnel::replication::ReplicaManagerOptions replica_options;
   replica_options.broker_id = static_cast<int32_t>(f.id);
   replica_options.default_max_message_bytes = f.max_message_bytes;
-  runnel::replication::ReplicaManager replicas(replica_options, logs->get(), &metadata);
+  replica_options.replica_lag_time_max = absl::Milliseconds(f.replica_lag_time_max_ms);
+  runnel::replication::ClusterHooks hooks;
+  hooks.session_valid = [&link] { return link.SessionValid(); };
+  hooks.alter_partition = [&link](runnel::v1::AlterPartitionRequest req) {
+    return link.AlterPartition(std::move(req));
+  };
+  hooks.refresh_metadata = [&link] { return link.RefreshNow(); };
+  hooks.on_follow_change = [&fetchers_ptr](const runnel::replication::FollowSet& follow) {
+    if (fetchers_ptr != nullptr) fetchers_ptr->Update(follow);
+  };
+  runnel::replication::ReplicaManager replicas(replica_options, logs->get(), &metadata, hooks);
+  replicas_ptr = &replicas;
+
+  runnel::replication::ReplicaFetcherOptions fetcher_options;
+  fetcher_options.broker_id = static_cast<int32_t>(f.id);
+  fetcher_options.broker_epoch = [&link] { return link.broker_epoch(); };
+  fetcher_options.max_grpc_message_bytes = static_cast<int32_t>(f.max_grpc_message_bytes);
+  runnel::replication::ReplicaFetcherManager fetchers(fetcher_options, &replicas);
+  fetchers_ptr = &fetchers;
 
   // Retention and compaction. The replica manager supplies each partition's
   // topic config and high watermark, so storage stays ignorant of metadata.
@@ -76,17 +112,6 @@ int Run(const BrokerFlags& f) {
       [&replicas](const runnel::storage::PartitionId& id) { return replicas.CleanerPolicyFor(id); },
       cleaner_options);
   if (f.log_cleaner_interval_ms > 0) cleaner.Start();
-
-  runnel::cluster::CoordinatorLinkOptions link_options;
-  link_options.coordinator_address = f.coordinator;
-  link_options.broker_id = static_cast<int32_t>(f.id);
-  link_options.rack = f.rack;
-  link_options.heartbeat_interval = absl::Milliseconds(f.heartbeat_interval_ms);
-  runnel::cluster::CoordinatorLink link(
-      link_options, &metadata,
-      [&replicas](std::shared_ptr<const runnel::cluster::MetadataSnapshot> snap) {
-        replicas.ApplyMetadata(*snap);
-      });
 
   runnel::server::BrokerService broker_service(&replicas, &metadata, &link);
   runnel::server::AdminForwarder admin_service(&link, absl::Seconds(30));
@@ -106,6 +131,7 @@ int Run(const BrokerFlags& f) {
   const std::string bound = absl::StrCat(HostOf(f.listen), ":", port);
   const std::string advertised = f.advertised_address.empty() ? bound : f.advertised_address;
   link.Start(advertised);
+  replicas.StartIsrMaintenance();
   RLOG(INFO) << "runnel-broker listening" << runnel::Kv("id", f.id) << runnel::Kv("addr", bound)
              << runnel::Kv("advertised", advertised) << runnel::Kv("coordinator", f.coordinator)
              << runnel::Kv("data_dir", data_dir);
@@ -115,6 +141,7 @@ int Run(const BrokerFlags& f) {
   // Stop background cleaning (it interrupts a pass between batches), then
   // long polls so in-flight calls finish quickly, then drain.
   cleaner.Stop();
+  fetchers.Stop();
   replicas.Shutdown();
   server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
   link.Stop();
@@ -151,6 +178,10 @@ int main(int argc, char** argv) {
   flags.Int("heartbeat-interval-ms", &f.heartbeat_interval_ms, 1000,
             "Milliseconds between heartbeats to the coordinator (keep well under its session "
             "timeout).");
+  flags.Int("replica-lag-time-max-ms", &f.replica_lag_time_max_ms, 10000,
+            "A follower that has not caught up with the leader's log end for this long is "
+            "removed from the partition's in-sync replicas (Kafka's replica.lag.time.max.ms). "
+            "Keep it well above the follower fetch wait (500 ms).");
   flags.Bool("sync-writes", &f.sync_writes, false,
              "fsync the write-ahead log before acknowledging a produce. Off: an acknowledged "
              "batch is in the WAL in the OS page cache, which survives a process crash.");
@@ -174,6 +205,10 @@ int main(int argc, char** argv) {
   if (f.log_cleaner_interval_ms < 0 || f.log_cleaner_map_bytes < 1024) {
     std::cerr << "runnel-broker: --log-cleaner-interval-ms must be >= 0 and "
                  "--log-cleaner-map-bytes >= 1024\n";
+    return 2;
+  }
+  if (f.replica_lag_time_max_ms <= 0) {
+    std::cerr << "runnel-broker: --replica-lag-time-max-ms must be > 0\n";
     return 2;
   }
   if (f.id < 0 || f.id > INT32_MAX) {

@@ -6,9 +6,20 @@
 // default comparator) is numeric order. Partition numbers and offsets are
 // never negative, so they sort correctly as unsigned.
 //
+// Two column families (kMetaColumnFamily), written together by one atomic
+// WriteBatch (they share the write-ahead log):
+//
+//   default column family: the batches only
 //   'L' topic_id(8) partition(4) last_offset(8)  -> one whole record batch
+//   "meta" column family: the small per-partition values
 //   'M' topic_id(8) partition(4)                 -> PartitionMeta (EncodeMeta)
 //   'E' topic_id(8) partition(4) epoch(4)        -> start offset(8) of that epoch
+//
+// The meta key is rewritten by every append. Were it beside the batches, every
+// flushed file would span from the new batches to the meta key, overlap the
+// files below it, and compaction would have to rewrite every batch once more;
+// alone, the batches of sequential appends flush into files that do not
+// overlap, and compaction moves them down without rewriting them.
 //
 // Why this shape:
 //  - Append is a sequential insert: offsets only grow, so each partition's new
@@ -22,6 +33,8 @@
 //    key ranges: a partition's batches, or those below / above some offset.
 //  - The tag byte comes first so each kind of key forms one range: recovery can
 //    list all partitions from the small 'M' range without touching batches.
+//    (The tags also tell an old single-column-family store, with 'M' and 'E'
+//    keys among the batches, from this layout: opening one fails.)
 //
 // The 'E' entries are the leader-epoch history (KIP-101): one per epoch in
 // which this replica appended, mapping epoch -> first offset written in it.
@@ -44,6 +57,9 @@ namespace runnel::storage::layout {
 inline constexpr char kLogTag = 'L';
 inline constexpr char kMetaTag = 'M';
 inline constexpr char kEpochTag = 'E';
+
+// The column family of the 'M' and 'E' keys.
+inline constexpr char kMetaColumnFamily[] = "meta";
 
 // tag + topic_id + partition: the common prefix of one partition's keys.
 inline constexpr size_t kPartitionPrefixSize = 1 + 8 + 4;

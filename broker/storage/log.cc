@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
 #include <limits>
 #include <optional>
 #include <set>
@@ -38,8 +39,29 @@ static_assert(batch::kPartitionLeaderEpochOffset + 4 <= kStampedPrefixSize,
               "leader epoch must be stamped");
 static_assert(kStampedPrefixSize <= batch::kHeaderSize, "stamped bytes are in the header");
 
+// Generous bytes per WriteBatch entry beyond the value (tag, column family,
+// varint lengths, key) and for the batch header and the meta and epoch entries.
+constexpr size_t kWriteBatchOverhead = 64;
+
 rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 absl::string_view ToView(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
+
+// The header of batch `index` of an append, if it is fit to store: it parses,
+// its length matches `data`, and its offset range is not negative.
+absl::StatusOr<batch::BatchHeader> CheckBatch(const PartitionId& id, size_t index,
+                                              absl::string_view data) {
+  absl::StatusOr<batch::BatchHeader> header = batch::ParseHeader(data);
+  if (!header.ok()) return InvalidBatch(id, index, header.status().message());
+  if (header->size() != data.size()) {
+    return InvalidBatch(id, index,
+                        absl::StrCat("header says ", header->size(), " bytes, got ", data.size()));
+  }
+  if (header->last_offset_delta < 0) {
+    return InvalidBatch(id, index,
+                        absl::StrCat("negative last offset delta ", header->last_offset_delta));
+  }
+  return header;
+}
 
 std::string LogPrefix(const PartitionId& id) {
   return layout::PartitionPrefix(layout::kLogTag, id);
@@ -66,6 +88,16 @@ rocksdb::Options MakeDbOptions() {
   options.write_buffer_size = 64 << 20;
   options.max_write_buffer_number = 4;
   options.max_bytes_for_level_base = 512 << 20;
+  // Sequential appends flush into files that compaction moves down whole
+  // (see layout.h); what it still rewrites (after deletions) it writes as
+  // files of the flushed files' size, read ahead in 2 MiB steps.
+  options.target_file_size_base = 64 << 20;
+  options.compaction_readahead_size = 2 << 20;
+  // Flush both column families together: the meta one then never keeps old
+  // write-ahead log files alive (it holds a few bytes per append and would
+  // rarely fill its own memtable), and the files on disk always hold matching
+  // batches and metadata.
+  options.atomic_flush = true;
 
   // No compression: producers compress batches themselves (lz4/zstd inside
   // the batch, as in Kafka), which works far better on a whole batch than on
@@ -101,14 +133,45 @@ rocksdb::Options MakeDbOptions() {
   // here is a Seek over a range.
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
 
-  // Future: RocksDB's integrated BlobDB (enable_blob_files) would keep large
-  // values out of compactions. Today every compaction rewrites the batches it
-  // covers once more (each flushed file also holds the partition's meta key,
-  // which sorts after its log keys, so files overlap and cannot be moved
-  // down as they are): a large share of the broker's CPU at full produce
-  // speed. It waits because ApproximateSizeBytes (SST files and memtables
-  // only) would stop counting the values.
   return options;
+}
+
+// The meta column family: a few small keys per partition, rewritten often.
+// The same memtable size as the batches', so that it never fills first and
+// forces an early (atomic) flush of both; memtables only take the memory
+// they use.
+rocksdb::ColumnFamilyOptions MakeMetaOptions(const rocksdb::Options& log_options) {
+  rocksdb::ColumnFamilyOptions options;
+  options.write_buffer_size = log_options.write_buffer_size;
+  options.max_write_buffer_number = log_options.max_write_buffer_number;
+  options.compression = rocksdb::kNoCompression;
+  options.level_compaction_dynamic_level_bytes = true;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(8 << 20);
+  table.checksum = rocksdb::kXXH3;
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return options;
+}
+
+// A store written before the meta column family existed keeps 'M' and 'E'
+// keys among the batches ('E' < 'L' < 'M'). We do not migrate it (nothing was
+// deployed with it); refuse it rather than misread it.
+absl::Status CheckNoOldLayout(rocksdb::DB* db, const std::string& dir) {
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+  for (int end = 0; end < 2; ++end) {
+    if (end == 0) {
+      it->SeekToFirst();
+    } else {
+      it->SeekToLast();
+    }
+    if (it->Valid() && it->key()[0] != layout::kLogTag) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "log store at ", dir, " has the old layout (partition metadata among the batches, "
+          "no '", layout::kMetaColumnFamily, "' column family); it cannot be migrated: remove "
+          "the directory to start empty"));
+    }
+  }
+  return FromRocksDb(it->status(), absl::StrCat("checking the layout of ", dir));
 }
 
 }  // namespace
@@ -116,8 +179,9 @@ rocksdb::Options MakeDbOptions() {
 // ---------------------------------------------------------------------------
 // PartitionLog
 
-PartitionLog::PartitionLog(rocksdb::DB* db, PartitionId id, bool sync_writes)
-    : db_(db), id_(id), sync_writes_(sync_writes) {}
+PartitionLog::PartitionLog(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta_cf, PartitionId id,
+                           bool sync_writes)
+    : db_(db), meta_cf_(meta_cf), id_(id), sync_writes_(sync_writes) {}
 
 absl::Status PartitionLog::Write(rocksdb::WriteBatch* batch, absl::string_view what) {
   rocksdb::WriteOptions options;
@@ -129,7 +193,7 @@ absl::Status PartitionLog::Recover() {
   std::optional<int64_t> stored_start;
   int64_t size = -1;
   std::string meta_value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), layout::MetaKey(id_), &meta_value);
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_cf_, layout::MetaKey(id_), &meta_value);
   if (s.ok()) {
     absl::StatusOr<layout::PartitionMeta> meta = layout::DecodeMeta(meta_value);
     if (!meta.ok()) return StoredDataCorrupt(id_, meta.status().message());
@@ -186,7 +250,7 @@ absl::Status PartitionLog::Recover() {
   rocksdb::Slice epoch_upper_slice(epoch_upper);
   rocksdb::ReadOptions epoch_options;
   epoch_options.iterate_upper_bound = &epoch_upper_slice;
-  it.reset(db_->NewIterator(epoch_options));
+  it.reset(db_->NewIterator(epoch_options, meta_cf_));
   for (it->Seek(epoch_prefix); it->Valid(); it->Next()) {
     PartitionId key_id;
     int32_t epoch = 0;
@@ -228,22 +292,19 @@ absl::StatusOr<AppendResult> PartitionLog::Append(const std::vector<absl::string
 
   AppendResult result;
   result.base_offset = next_offset;
-  rocksdb::WriteBatch write_batch;
+  // Reserved up front: growing the WriteBatch's buffer batch by batch (copying
+  // it each time) was a visible share of the produce path.
+  size_t reserve = kWriteBatchOverhead;
+  for (absl::string_view data : batches) reserve += data.size() + kWriteBatchOverhead;
+  rocksdb::WriteBatch write_batch(reserve);
   if (new_epoch) {
-    write_batch.Put(layout::EpochKey(id_, leader_epoch), layout::EncodeEpochStart(next_offset));
+    write_batch.Put(meta_cf_, layout::EpochKey(id_, leader_epoch),
+                    layout::EncodeEpochStart(next_offset));
   }
   for (size_t i = 0; i < batches.size(); ++i) {
     const absl::string_view data = batches[i];
-    absl::StatusOr<batch::BatchHeader> header = batch::ParseHeader(data);
-    if (!header.ok()) return InvalidBatch(id_, i, header.status().message());
-    if (header->size() != data.size()) {
-      return InvalidBatch(
-          id_, i, absl::StrCat("header says ", header->size(), " bytes, got ", data.size()));
-    }
-    if (header->last_offset_delta < 0) {
-      return InvalidBatch(id_, i,
-                          absl::StrCat("negative last offset delta ", header->last_offset_delta));
-    }
+    absl::StatusOr<batch::BatchHeader> header = CheckBatch(id_, i, data);
+    if (!header.ok()) return header.status();
     // The next offset follows last_offset_delta rather than record_count: they
     // agree for producer batches, and a compacted batch may have gaps.
     const int64_t last_offset = next_offset + header->last_offset_delta;
@@ -263,7 +324,7 @@ absl::StatusOr<AppendResult> PartitionLog::Append(const std::vector<absl::string
     size += static_cast<int64_t>(data.size());
   }
   // A few bytes per append keep the size exact across crashes without a scan.
-  write_batch.Put(layout::MetaKey(id_), layout::EncodeMeta({start, size}));
+  write_batch.Put(meta_cf_, layout::MetaKey(id_), layout::EncodeMeta({start, size}));
 
   absl::Status written = Write(&write_batch, "appending to");
   if (!written.ok()) return written;
@@ -451,7 +512,7 @@ absl::StatusOr<int> PartitionLog::RewriteBatches(const std::vector<BatchRewrite>
     ++applied;
   }
   if (applied == 0) return 0;
-  write_batch.Put(layout::MetaKey(id_), layout::EncodeMeta({start, size}));
+  write_batch.Put(meta_cf_, layout::MetaKey(id_), layout::EncodeMeta({start, size}));
 
   // A rewrite keeps offsets, so readers need not see it together with any
   // offset change: no need to block them under mu_ while writing.
@@ -527,18 +588,18 @@ absl::Status PartitionLog::TruncatePrefix(int64_t new_start) {
   rocksdb::WriteBatch write_batch;
   // Exactly the batches whose last offset is below new_start.
   write_batch.DeleteRange(layout::LogKey(id_, 0), layout::LogKey(id_, new_start));
-  write_batch.Put(layout::MetaKey(id_), layout::EncodeMeta({new_start, size}));
+  write_batch.Put(meta_cf_, layout::MetaKey(id_), layout::EncodeMeta({new_start, size}));
   // As Kafka's truncateFromStart: drop epochs that ended before new_start; the
   // epoch covering new_start now starts there.
   size_t first_kept = 0;
   while (first_kept + 1 < epochs.size() && epochs[first_kept + 1].second <= new_start) {
-    write_batch.Delete(layout::EpochKey(id_, epochs[first_kept].first));
+    write_batch.Delete(meta_cf_, layout::EpochKey(id_, epochs[first_kept].first));
     ++first_kept;
   }
   epochs.erase(epochs.begin(), epochs.begin() + first_kept);
   if (!epochs.empty() && epochs.front().second < new_start) {
     epochs.front().second = new_start;
-    write_batch.Put(layout::EpochKey(id_, epochs.front().first),
+    write_batch.Put(meta_cf_, layout::EpochKey(id_, epochs.front().first),
                     layout::EncodeEpochStart(new_start));
   }
 
@@ -599,10 +660,10 @@ absl::Status PartitionLog::TruncateSuffix(int64_t new_end) {
 
   rocksdb::WriteBatch write_batch;
   write_batch.DeleteRange(layout::LogKey(id_, new_end), upper);
-  write_batch.Put(layout::MetaKey(id_), layout::EncodeMeta({start, size}));
+  write_batch.Put(meta_cf_, layout::MetaKey(id_), layout::EncodeMeta({start, size}));
   // As Kafka's truncateFromEnd: epochs that started at or after new_end go.
   while (!epochs.empty() && epochs.back().second >= new_end) {
-    write_batch.Delete(layout::EpochKey(id_, epochs.back().first));
+    write_batch.Delete(meta_cf_, layout::EpochKey(id_, epochs.back().first));
     epochs.pop_back();
   }
 
@@ -614,6 +675,117 @@ absl::Status PartitionLog::TruncateSuffix(int64_t new_end) {
   ++generation_;
   epochs_ = std::move(epochs);
   return absl::OkStatus();
+}
+
+absl::StatusOr<AppendResult> PartitionLog::AppendReplicated(
+    const std::vector<absl::string_view>& batches) {
+  if (batches.empty()) return EmptyAppend(id_);
+  absl::MutexLock write_lock(&write_mu_);
+  int64_t start = 0;
+  int64_t end = 0;
+  int64_t size = 0;
+  int32_t latest = -1;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    if (deleted_) return PartitionDeleted(id_);
+    start = log_start_offset_;
+    end = log_end_offset_;
+    size = size_bytes_;
+    latest = epochs_.empty() ? -1 : epochs_.back().first;
+  }
+
+  AppendResult result;
+  std::vector<std::pair<int32_t, int64_t>> new_epochs;
+  rocksdb::WriteBatch write_batch;
+  int64_t next_offset = end;  // every batch must start at or after this
+  for (size_t i = 0; i < batches.size(); ++i) {
+    const absl::string_view data = batches[i];
+    absl::StatusOr<batch::BatchHeader> header = CheckBatch(id_, i, data);
+    if (!header.ok()) return header.status();
+    const int64_t base = header->base_offset;
+    const int64_t last = header->last_offset();
+    // An empty log (after ResetTo or TruncatePrefix to its end) may receive
+    // the leader's batch that straddles its start: the leader's Read returns
+    // whole batches, and retention keeps a batch straddling the log start.
+    const bool straddles_empty_start = i == 0 && start == end && base < end && last >= end;
+    if (base < 0 || (base < next_offset && !straddles_empty_start)) {
+      return InvalidBatch(id_, i,
+                          absl::StrCat("offsets ", base, "..", last,
+                                       i == 0 ? " start below the log end offset "
+                                              : " overlap or precede the previous batch, ending ",
+                                       i == 0 ? next_offset : next_offset - 1));
+    }
+    const int32_t epoch = header->partition_leader_epoch;
+    if (epoch >= 0 && epoch > latest) {
+      latest = epoch;
+      const int64_t epoch_start = std::max(base, next_offset);
+      new_epochs.emplace_back(epoch, epoch_start);
+      write_batch.Put(meta_cf_, layout::EpochKey(id_, epoch),
+                      layout::EncodeEpochStart(epoch_start));
+    }
+    if (i == 0) result.base_offset = std::max(base, next_offset);
+    rocksdb::Status s = write_batch.Put(layout::LogKey(id_, last), ToSlice(data));
+    if (!s.ok()) return FromRocksDb(s, absl::StrCat("buffering batch ", i));
+    next_offset = last + 1;
+    size += static_cast<int64_t>(data.size());
+  }
+  write_batch.Put(meta_cf_, layout::MetaKey(id_), layout::EncodeMeta({start, size}));
+
+  absl::Status written = Write(&write_batch, "appending replicated batches to");
+  if (!written.ok()) return written;
+
+  result.last_offset = next_offset - 1;
+  result.log_end_offset = next_offset;
+  absl::MutexLock lock(&mu_);
+  log_end_offset_ = next_offset;  // wakes WaitForAppend
+  size_bytes_ = size;
+  epochs_.insert(epochs_.end(), new_epochs.begin(), new_epochs.end());
+  return result;
+}
+
+absl::Status PartitionLog::ResetTo(int64_t offset) {
+  if (offset < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot reset ", DescribePartition(id_), " to negative offset ", offset));
+  }
+  absl::MutexLock write_lock(&write_mu_);
+  std::vector<std::pair<int32_t, int64_t>> epochs;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    if (deleted_) return PartitionDeleted(id_);
+    epochs = epochs_;
+  }
+  const std::string log_begin = LogPrefix(id_);
+  rocksdb::WriteBatch write_batch;
+  write_batch.DeleteRange(log_begin, layout::PrefixEnd(log_begin));
+  for (const auto& entry : epochs) write_batch.Delete(meta_cf_, layout::EpochKey(id_, entry.first));
+  write_batch.Put(meta_cf_, layout::MetaKey(id_), layout::EncodeMeta({offset, 0}));
+
+  absl::MutexLock lock(&mu_);  // readers see data and offsets change together
+  absl::Status written = Write(&write_batch, "resetting");
+  if (!written.ok()) return written;
+  log_start_offset_ = offset;
+  log_end_offset_ = offset;
+  size_bytes_ = 0;
+  ++generation_;
+  epochs_.clear();
+  return absl::OkStatus();
+}
+
+std::optional<std::pair<int32_t, int64_t>> PartitionLog::EndOffsetForEpoch(int32_t epoch) const {
+  absl::ReaderMutexLock lock(&mu_);
+  // The first entry with a larger epoch; the one before it is the answer.
+  auto after = std::upper_bound(
+      epochs_.begin(), epochs_.end(), epoch,
+      [](int32_t e, const std::pair<int32_t, int64_t>& entry) { return e < entry.first; });
+  if (after == epochs_.begin()) return std::nullopt;
+  const int32_t found = std::prev(after)->first;
+  return std::make_pair(found, after == epochs_.end() ? log_end_offset_ : after->second);
+}
+
+int32_t PartitionLog::latest_epoch() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return epochs_.empty() ? -1 : epochs_.back().first;
 }
 
 void PartitionLog::MarkDeleted() {
@@ -628,8 +800,11 @@ void PartitionLog::MarkDeleted() {
 // ---------------------------------------------------------------------------
 // LogManager
 
-LogManager::LogManager(std::unique_ptr<rocksdb::DB> db, StorageOptions options)
-    : db_(std::move(db)), options_(std::move(options)) {}
+LogManager::LogManager(std::unique_ptr<rocksdb::DB> db,
+                       std::vector<rocksdb::ColumnFamilyHandle*> handles, StorageOptions options)
+    : db_(std::move(db)), handles_(std::move(handles)), options_(std::move(options)) {
+  meta_cf_ = handles_[1];  // Open's order: default, meta
+}
 
 LogManager::~LogManager() {
   {
@@ -642,6 +817,9 @@ LogManager::~LogManager() {
     }
     logs_.clear();
   }
+  for (rocksdb::ColumnFamilyHandle* handle : handles_) {
+    db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+  }
   db_->Close().PermitUncheckedError();
 }
 
@@ -653,21 +831,36 @@ absl::StatusOr<std::unique_ptr<LogManager>> LogManager::Open(const StorageOption
     return absl::InternalError(
         absl::StrCat("creating log store directory ", options.data_dir, ": ", ec.message()));
   }
+  rocksdb::Options db_options = MakeDbOptions();
+  // Creates the meta column family in a new store and in an old one, which
+  // CheckNoOldLayout then refuses.
+  db_options.create_missing_column_families = true;
+  const std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(db_options)},
+      {layout::kMetaColumnFamily, MakeMetaOptions(db_options)}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw_db = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(MakeDbOptions(), options.data_dir, &raw_db);
+  rocksdb::Status s = rocksdb::DB::Open(db_options, options.data_dir, families, &handles, &raw_db);
   if (!s.ok()) return FromRocksDb(s, absl::StrCat("opening log store at ", options.data_dir));
   std::unique_ptr<LogManager> manager(
-      new LogManager(std::unique_ptr<rocksdb::DB>(raw_db), options));
+      new LogManager(std::unique_ptr<rocksdb::DB>(raw_db), std::move(handles), options));
+  absl::Status layout_ok = CheckNoOldLayout(manager->db_.get(), options.data_dir);
+  if (!layout_ok.ok()) return layout_ok;
 
   // Find every partition: all of them have a meta key, and for robustness we
   // also skip-scan the batches (one Seek per partition, not per batch).
   std::set<PartitionId> ids;
-  std::unique_ptr<rocksdb::Iterator> it(manager->db_->NewIterator(rocksdb::ReadOptions()));
+  std::unique_ptr<rocksdb::Iterator> it(
+      manager->db_->NewIterator(rocksdb::ReadOptions(), manager->meta_cf_));
   for (it->Seek(std::string(1, layout::kMetaTag)); it->Valid(); it->Next()) {
     PartitionId id;
     if (!layout::DecodePartitionPrefix(ToView(it->key()), layout::kMetaTag, &id)) break;
     ids.insert(id);
   }
+  if (!it->status().ok()) {
+    return FromRocksDb(it->status(), absl::StrCat("listing partitions in ", options.data_dir));
+  }
+  it.reset(manager->db_->NewIterator(rocksdb::ReadOptions()));
   for (it->Seek(std::string(1, layout::kLogTag)); it->Valid();) {
     PartitionId id;
     if (!layout::DecodePartitionPrefix(ToView(it->key()), layout::kLogTag, &id)) break;
@@ -681,7 +874,7 @@ absl::StatusOr<std::unique_ptr<LogManager>> LogManager::Open(const StorageOption
 
   for (const PartitionId& id : ids) {
     std::shared_ptr<PartitionLog> log(
-        new PartitionLog(manager->db_.get(), id, options.sync_writes));
+        new PartitionLog(manager->db_.get(), manager->meta_cf_, id, options.sync_writes));
     absl::Status recovered = log->Recover();
     if (!recovered.ok()) return recovered;
     absl::MutexLock lock(&manager->mu_);
@@ -697,10 +890,11 @@ absl::StatusOr<std::shared_ptr<PartitionLog>> LogManager::GetOrCreate(const Part
   absl::MutexLock lock(&mu_);
   auto found = logs_.find(id);
   if (found != logs_.end()) return found->second;
-  std::shared_ptr<PartitionLog> log(new PartitionLog(db_.get(), id, options_.sync_writes));
+  std::shared_ptr<PartitionLog> log(
+      new PartitionLog(db_.get(), meta_cf_, id, options_.sync_writes));
   // The meta key makes an empty partition survive a restart.
   rocksdb::WriteBatch write_batch;
-  write_batch.Put(layout::MetaKey(id),
+  write_batch.Put(meta_cf_, layout::MetaKey(id),
                   layout::EncodeMeta({/*log_start_offset=*/0, /*size_bytes=*/0}));
   absl::Status written = log->Write(&write_batch, "creating");
   if (!written.ok()) return written;
@@ -735,8 +929,8 @@ absl::Status LogManager::Delete(const PartitionId& id) {
     const std::string epoch_begin = layout::PartitionPrefix(layout::kEpochTag, id);
     rocksdb::WriteBatch write_batch;
     write_batch.DeleteRange(log_begin, log_end);
-    write_batch.DeleteRange(epoch_begin, layout::PrefixEnd(epoch_begin));
-    write_batch.Delete(layout::MetaKey(id));
+    write_batch.DeleteRange(meta_cf_, epoch_begin, layout::PrefixEnd(epoch_begin));
+    write_batch.Delete(meta_cf_, layout::MetaKey(id));
     absl::Status written = log.Write(&write_batch, "deleting");
     if (!written.ok()) return written;
     log.MarkDeleted();
@@ -769,6 +963,18 @@ uint64_t LogManager::ApproximateSizeBytes(const PartitionId& id) const {
     return 0;
   }
   return size;
+}
+
+std::optional<std::string> LogManager::LogProperty(const std::string& name) const {
+  std::string value;
+  if (!db_->GetProperty(db_->DefaultColumnFamily(), name, &value)) return std::nullopt;
+  return value;
+}
+
+std::map<std::string, std::string> LogManager::LogMapProperty(const std::string& name) const {
+  std::map<std::string, std::string> values;
+  if (!db_->GetMapProperty(db_->DefaultColumnFamily(), name, &values)) values.clear();
+  return values;
 }
 
 }  // namespace runnel::storage

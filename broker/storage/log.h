@@ -37,6 +37,7 @@
 #include "proto/batch/record_batch.h"
 
 namespace rocksdb {
+class ColumnFamilyHandle;
 class DB;
 class WriteBatch;
 }  // namespace rocksdb
@@ -172,9 +173,45 @@ class PartitionLog {
   // OutOfRange if new_end is outside [log_start_offset(), log_end_offset()].
   absl::Status TruncateSuffix(int64_t new_end);
 
+  // --- Replication (followers) ---
+
+  // Appends batches fetched from the leader, keeping their base offsets and
+  // leader epochs as stamped by the leader (compacted batches may leave
+  // offset gaps, so offsets come from the headers, not from counting).
+  // Each batch must start at or after the previous one's end (the first at or
+  // after log_end_offset()); gaps are allowed, since compaction on the leader
+  // deletes whole batches. One exception: when this log is empty (start ==
+  // end, e.g. after ResetTo) the first batch may straddle the end (base <
+  // end <= last), because the leader returns whole batches and retention
+  // keeps a batch straddling its log start; log_start_offset() stays. Records
+  // an epoch-history entry for each epoch newer than latest_epoch(), starting
+  // at the batch's base offset (or the log end, if it straddles it). One
+  // atomic write; wakes WaitForAppend. InvalidArgument naming the offending
+  // batch otherwise (nothing written); NotFound once deleted.
+  // AppendResult::base_offset is where the appended records start (the first
+  // batch's base offset, or the old end if it straddles it).
+  absl::StatusOr<AppendResult> AppendReplicated(const std::vector<absl::string_view>& batches);
+
+  // Discards everything and makes the log empty at `offset`
+  // (log_start_offset() == log_end_offset() == offset): a follower whose log
+  // lies wholly below the leader's log start (or diverged below its own
+  // start) starts over there. Clears the epoch history. One atomic write.
+  // InvalidArgument if offset < 0; NotFound once deleted.
+  absl::Status ResetTo(int64_t offset);
+
+  // KIP-101: for a follower that last fetched in `epoch`, the end of that
+  // epoch in this log: the largest epoch <= `epoch` in the history and the
+  // start offset of the next epoch after it (or log_end_offset() if it is the
+  // latest). nullopt when the history has no epoch <= `epoch`.
+  std::optional<std::pair<int32_t, int64_t>> EndOffsetForEpoch(int32_t epoch) const;
+
+  // The epoch of the last entry in the history, or -1 when empty.
+  int32_t latest_epoch() const;
+
  private:
   friend class LogManager;
-  PartitionLog(rocksdb::DB* db, PartitionId id, bool sync_writes);
+  PartitionLog(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta_cf, PartitionId id,
+               bool sync_writes);
   absl::Status Recover();  // loads start/end offsets, size and epoch history from disk
   // ScanBatches without the deleted check or clamping to the start.
   absl::Status ScanRange(int64_t from, int64_t to,
@@ -188,6 +225,9 @@ class PartitionLog {
   absl::Status Write(rocksdb::WriteBatch* batch, absl::string_view what);
 
   rocksdb::DB* const db_;
+  // The column family of the meta and epoch keys (layout.h); batches are in
+  // the default one. Owned by the LogManager.
+  rocksdb::ColumnFamilyHandle* const meta_cf_;
   const PartitionId id_;
   const bool sync_writes_;
   // Serialises everything that writes this partition's keys. Lock order:
@@ -230,10 +270,23 @@ class LogManager {
   // in memtables (for metrics and tests; not exact, and 0 for unknown ids).
   uint64_t ApproximateSizeBytes(const PartitionId& id) const;
 
+  // RocksDB diagnostics of the column family holding the batches, for
+  // benchmarks and metrics: a property's value (e.g.
+  // "rocksdb.num-running-compactions"), or nullopt if RocksDB does not know it.
+  std::optional<std::string> LogProperty(const std::string& name) const;
+  // A map property, e.g. "rocksdb.cfstats" (per-level compaction statistics,
+  // keys like "compaction.Sum.WriteGB"); empty if unknown.
+  std::map<std::string, std::string> LogMapProperty(const std::string& name) const;
+
  private:
-  LogManager(std::unique_ptr<rocksdb::DB> db, StorageOptions options);
+  LogManager(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
+             StorageOptions options);
 
   std::unique_ptr<rocksdb::DB> db_;
+  // Handles of every column family, released before db_ closes; meta_cf_ is
+  // one of them (layout::kMetaColumnFamily).
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
   const StorageOptions options_;
   mutable absl::Mutex mu_;
   std::map<PartitionId, std::shared_ptr<PartitionLog>> logs_ ABSL_GUARDED_BY(mu_);

@@ -498,11 +498,19 @@ TEST_F(LogTest, SizeIsRecomputedFromOlderMetadata) {
   manager_.reset();
   {
     rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir_, &raw).ok());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir_,
+                                  {{rocksdb::kDefaultColumnFamilyName, {}},
+                                   {layout::kMetaColumnFamily, {}}},
+                                  &handles, &raw)
+                    .ok());
     std::unique_ptr<rocksdb::DB> db(raw);
     std::string v1(1, '\x01');
     layout::AppendBigEndian64(3, &v1);
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), layout::MetaKey({1, 0}), v1).ok());
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[1], layout::MetaKey({1, 0}), v1).ok());
+    for (rocksdb::ColumnFamilyHandle* handle : handles) {
+      ASSERT_TRUE(db->DestroyColumnFamilyHandle(handle).ok());
+    }
     ASSERT_TRUE(db->Close().ok());
   }
   Reopen();
@@ -510,6 +518,32 @@ TEST_F(LogTest, SizeIsRecomputedFromOlderMetadata) {
   ASSERT_NE(log, nullptr);
   EXPECT_EQ(log->log_start_offset(), 3);
   EXPECT_EQ(log->size_bytes(), size);
+}
+
+// A store from before the meta column family (meta keys among the batches)
+// is refused with a clear error, not misread.
+TEST_F(LogTest, OpeningAStoreWithTheOldSingleColumnFamilyLayoutFails) {
+  manager_.reset();
+  std::filesystem::remove_all(dir_);
+  {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, dir_, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    ASSERT_TRUE(
+        db->Put(rocksdb::WriteOptions(), layout::LogKey({1, 0}, 2), MakeBatch(3, "a")).ok());
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), layout::MetaKey({1, 0}),
+                        layout::EncodeMeta({0, 100}))
+                    .ok());
+    ASSERT_TRUE(db->Close().ok());
+  }
+  StorageOptions options;
+  options.data_dir = dir_;
+  absl::StatusOr<std::unique_ptr<LogManager>> opened = LogManager::Open(options);
+  EXPECT_EQ(opened.status().code(), absl::StatusCode::kFailedPrecondition) << opened.status();
+  EXPECT_NE(opened.status().message().find("old layout"), absl::string_view::npos)
+      << opened.status();
 }
 
 TEST_F(LogTest, ScanBatchesVisitsBatchesEndingInTheRangeUntilTold) {
@@ -661,6 +695,189 @@ TEST_F(LogTest, ConcurrentAppendsProduceAGaplessOrderedLog) {
     ++next_index[thread];
   }
   EXPECT_EQ(next_index, std::vector<int>(kThreads, kAppendsPerThread));
+}
+
+// --- Replication (followers) ---
+
+// A batch as a leader would send it: `count` records at `base` with offset
+// deltas spaced by `stride` (stride > 1 looks like a compacted batch with
+// gaps inside), stamped with the leader's `epoch`.
+std::string LeaderBatch(int64_t base, int count, int32_t epoch, int stride = 1) {
+  batch::BatchBuilder builder;
+  for (int i = 0; i < count; ++i) {
+    EXPECT_TRUE(builder.AppendAt(i * stride, 1000 + i, absl::StrCat("k", i), "v").ok());
+  }
+  absl::StatusOr<std::string> built = builder.Build();
+  EXPECT_TRUE(built.ok()) << built.status();
+  if (!built.ok()) return std::string();
+  batch::SetBaseOffset(built->data(), base);
+  batch::SetPartitionLeaderEpoch(built->data(), epoch);
+  return *built;
+}
+
+absl::StatusOr<AppendResult> Replicate(PartitionLog& log, const std::vector<std::string>& batches) {
+  std::vector<absl::string_view> views(batches.begin(), batches.end());
+  return log.AppendReplicated(views);
+}
+
+TEST_F(LogTest, AppendReplicatedKeepsLeaderOffsetsAndEpochsAcrossReopen) {
+  auto log = Create({1, 0});
+  const std::vector<std::string> first = {LeaderBatch(0, 3, /*epoch=*/2),
+                                          // Offsets 3, 5, 7: a compacted batch, last offset 7.
+                                          LeaderBatch(3, 3, /*epoch=*/2, /*stride=*/2)};
+  absl::StatusOr<AppendResult> result = Replicate(*log, first);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->base_offset, 0);
+  EXPECT_EQ(result->last_offset, 7);
+  EXPECT_EQ(result->log_end_offset, 8);
+  // Batches 8..11 were deleted by compaction on the leader: a gap.
+  const std::vector<std::string> second = {LeaderBatch(12, 2, /*epoch=*/4),
+                                           LeaderBatch(14, 1, /*epoch=*/5)};
+  result = Replicate(*log, second);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->base_offset, 12);
+  EXPECT_EQ(result->log_end_offset, 15);
+  const int64_t want_size = static_cast<int64_t>(first[0].size() + first[1].size() +
+                                                 second[0].size() + second[1].size());
+  const EpochList want_epochs = {{2, 0}, {4, 12}, {5, 14}};
+
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(round == 0 ? "before reopen" : "after reopen");
+    EXPECT_EQ(log->log_start_offset(), 0);
+    EXPECT_EQ(log->log_end_offset(), 15);
+    EXPECT_EQ(log->size_bytes(), want_size);
+    EXPECT_EQ(log->EpochHistory(), want_epochs);
+    EXPECT_EQ(log->latest_epoch(), 5);
+    const std::string all = MustRead(*log, 0);
+    EXPECT_EQ(BatchRanges(all), (Ranges{{0, 2}, {3, 7}, {12, 13}, {14, 14}}));
+    // Stored byte for byte as the leader sent them, epochs included.
+    EXPECT_EQ(all, first[0] + first[1] + second[0] + second[1]);
+    EXPECT_EQ(BatchRanges(MustRead(*log, 9)), (Ranges{{12, 13}, {14, 14}}));
+    log.reset();
+    Reopen();
+    log = manager_->Get({1, 0});
+    ASSERT_NE(log, nullptr);
+  }
+}
+
+TEST_F(LogTest, AppendReplicatedRefusesOverlapAndDisorderWritingNothing) {
+  auto log = Create({1, 0});
+  ASSERT_TRUE(Replicate(*log, {LeaderBatch(0, 5, 1)}).ok());  // [0-4]
+  const int64_t size = log->size_bytes();
+  struct Case {
+    const char* name;
+    std::vector<std::string> batches;
+  };
+  const std::vector<Case> cases = {
+      {"starts below the end", {LeaderBatch(4, 2, 1)}},
+      {"replays the log", {LeaderBatch(0, 5, 1)}},
+      {"second overlaps first", {LeaderBatch(5, 3, 1), LeaderBatch(7, 2, 1)}},
+      {"out of order", {LeaderBatch(10, 1, 1), LeaderBatch(6, 1, 1)}},
+      {"negative base offset", {LeaderBatch(-3, 1, 1)}},
+      {"not a batch", {std::string("garbage")}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    absl::StatusOr<AppendResult> result = Replicate(*log, c.batches);
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << result.status();
+    EXPECT_EQ(log->log_end_offset(), 5);
+    EXPECT_EQ(log->size_bytes(), size);
+    EXPECT_EQ(log->EpochHistory(), (EpochList{{1, 0}}));
+  }
+  EXPECT_EQ(Replicate(*log, {}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(BatchRanges(MustRead(*log, 0)), (Ranges{{0, 4}}));
+}
+
+TEST_F(LogTest, AppendReplicatedWakesWaiters) {
+  auto log = Create({1, 0});
+  std::thread appender([&log] {
+    absl::SleepFor(absl::Milliseconds(20));
+    EXPECT_TRUE(Replicate(*log, {LeaderBatch(0, 1, 0)}).ok());
+  });
+  EXPECT_TRUE(log->WaitForAppend(0, absl::Now() + absl::Seconds(30)));
+  appender.join();
+}
+
+TEST_F(LogTest, ResetToEmptiesTheLogAndReplicationResumesThere) {
+  auto log = Create({1, 0});
+  MustAppend(*log, {MakeBatch(3, "a"), MakeBatch(2, "b")}, /*epoch=*/1);  // [0-2] [3-4]
+  ASSERT_TRUE(log->ResetTo(100).ok());
+  EXPECT_EQ(log->log_start_offset(), 100);
+  EXPECT_EQ(log->log_end_offset(), 100);
+  EXPECT_EQ(log->size_bytes(), 0);
+  EXPECT_TRUE(log->EpochHistory().empty());
+  EXPECT_EQ(log->latest_epoch(), -1);
+  EXPECT_EQ(log->Read(0, 1 << 20, kNoLimit).status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(MustRead(*log, 100), "");
+
+  log.reset();
+  Reopen();
+  log = manager_->Get({1, 0});
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->log_start_offset(), 100);
+  EXPECT_EQ(log->log_end_offset(), 100);
+  EXPECT_EQ(log->size_bytes(), 0);
+  EXPECT_TRUE(log->EpochHistory().empty());
+
+  // The leader's first batch straddles its log start (100): accepted whole on
+  // an empty log; the start stays and the epoch begins at the old end.
+  const std::string straddling = LeaderBatch(98, 5, /*epoch=*/7);  // [98-102]
+  absl::StatusOr<AppendResult> result = Replicate(*log, {straddling});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->base_offset, 100);
+  EXPECT_EQ(result->log_end_offset, 103);
+  // Not empty any more: a straddling batch is now an overlap.
+  EXPECT_EQ(Replicate(*log, {LeaderBatch(101, 3, 7)}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(Replicate(*log, {LeaderBatch(103, 2, 8)}).ok());
+
+  log.reset();
+  Reopen();
+  log = manager_->Get({1, 0});
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->log_start_offset(), 100);
+  EXPECT_EQ(log->log_end_offset(), 105);
+  EXPECT_EQ(log->size_bytes(), static_cast<int64_t>(straddling.size() +
+                                                    LeaderBatch(103, 2, 8).size()));
+  EXPECT_EQ(log->EpochHistory(), (EpochList{{7, 100}, {8, 103}}));
+  EXPECT_EQ(BatchRanges(MustRead(*log, 100)), (Ranges{{98, 102}, {103, 104}}));
+
+  EXPECT_EQ(log->ResetTo(-1).code(), absl::StatusCode::kInvalidArgument);
+  // Resetting below the current start is allowed too (a diverged follower).
+  ASSERT_TRUE(log->ResetTo(50).ok());
+  EXPECT_EQ(log->log_end_offset(), 50);
+  ASSERT_TRUE(Replicate(*log, {LeaderBatch(50, 1, 9)}).ok());
+  EXPECT_EQ(BatchRanges(MustRead(*log, 50)), (Ranges{{50, 50}}));
+}
+
+TEST_F(LogTest, EndOffsetForEpochFindsTheEndOfTheLargestEpochNotAbove) {
+  using Answer = std::optional<std::pair<int32_t, int64_t>>;
+  auto log = Create({1, 0});
+  EXPECT_EQ(log->EndOffsetForEpoch(0), Answer());  // no history at all
+  MustAppend(*log, {MakeBatch(3, "a")}, /*epoch=*/2);  // [0-2]
+  EXPECT_EQ(log->EndOffsetForEpoch(2), Answer({2, 3}));  // the only, latest epoch: the end
+  MustAppend(*log, {MakeBatch(2, "b")}, /*epoch=*/4);  // [3-4]
+  MustAppend(*log, {MakeBatch(4, "c")}, /*epoch=*/7);  // [5-8]
+  // History {2,0} {4,3} {7,5}; end 9.
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(round == 0 ? "before reopen" : "after reopen");
+    EXPECT_EQ(log->latest_epoch(), 7);
+    EXPECT_EQ(log->EndOffsetForEpoch(1), Answer());        // below every epoch
+    EXPECT_EQ(log->EndOffsetForEpoch(2), Answer({2, 3}));  // first
+    EXPECT_EQ(log->EndOffsetForEpoch(3), Answer({2, 3}));  // between 2 and 4
+    EXPECT_EQ(log->EndOffsetForEpoch(4), Answer({4, 5}));  // middle
+    EXPECT_EQ(log->EndOffsetForEpoch(6), Answer({4, 5}));  // between 4 and 7
+    EXPECT_EQ(log->EndOffsetForEpoch(7), Answer({7, 9}));  // latest: the log end
+    EXPECT_EQ(log->EndOffsetForEpoch(100), Answer({7, 9}));
+    log.reset();
+    Reopen();
+    log = manager_->Get({1, 0});
+    ASSERT_NE(log, nullptr);
+  }
+  // A follower truncating to the answer drops the later epochs.
+  ASSERT_TRUE(log->TruncateSuffix(5).ok());
+  EXPECT_EQ(log->latest_epoch(), 4);
+  EXPECT_EQ(log->EndOffsetForEpoch(7), Answer({4, 5}));
 }
 
 }  // namespace

@@ -46,6 +46,10 @@ std::string TestCluster::coordinator_address() const {
   return absl::StrCat("127.0.0.1:", coordinator_port_);
 }
 
+std::string TestCluster::broker_data_dir(int i) const {
+  return absl::StrCat(root_, "/broker-", i + 1);
+}
+
 void TestCluster::StartCoordinator() {
   coordinator_->Start(BinaryPath("coordinator/runnel-coordinator"),
                       {absl::StrCat("--listen=", coordinator_address()),
@@ -59,7 +63,7 @@ void TestCluster::StartBroker(int i) {
       absl::StrCat("--id=", i + 1),
       absl::StrCat("--listen=", broker_address(i)),
       absl::StrCat("--coordinator=", coordinator_address()),
-      absl::StrCat("--data-dir=", root_, "/broker-", i + 1),
+      absl::StrCat("--data-dir=", broker_data_dir(i)),
       absl::StrCat("--heartbeat-interval-ms=", options_.heartbeat_interval_ms)};
   args.insert(args.end(), options_.extra_broker_flags.begin(), options_.extra_broker_flags.end());
   brokers_[i]->Start(BinaryPath("broker/server/runnel-broker"), args,

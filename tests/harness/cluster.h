@@ -39,6 +39,8 @@ class TestCluster {
   // Address of broker 0: what clients bootstrap from.
   std::string bootstrap() const { return broker_address(0); }
   std::string coordinator_address() const;
+  // Data directory of broker `i` (read it only while the broker is down).
+  std::string broker_data_dir(int i) const;
 
   void KillBroker(int i);
   absl::Status RestartBroker(int i);  // same id, port and data dir
