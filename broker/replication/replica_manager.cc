@@ -22,15 +22,43 @@ std::string PartitionName(const std::string& topic, int32_t partition) {
   return absl::StrCat(topic, "-", partition);
 }
 
+// The topic's effective config: the coordinator stores only overrides, and
+// validated them, so a parse failure means a newer coordinator knows a key
+// this broker does not; the defaults are then the safe reading.
+TopicConfig EffectiveConfig(const runnel::v1::TopicInfo& topic) {
+  absl::StatusOr<TopicConfig> config = ParseTopicConfigMap(topic.configs());
+  return config.ok() ? *config : TopicConfig();
+}
+
 // Compacted topics need a key on every record, as in Kafka: compaction keeps
 // the latest record per key, and a keyless record has none.
 bool IsCompacted(const runnel::v1::TopicInfo& topic) {
-  absl::StatusOr<TopicConfig> config = ParseTopicConfigMap(topic.configs());
-  return config.ok() && config->cleanup_compact;
+  return EffectiveConfig(topic).cleanup_compact;
 }
 int32_t MinInsyncReplicas(const runnel::v1::TopicInfo& topic) {
-  absl::StatusOr<TopicConfig> config = ParseTopicConfigMap(topic.configs());
-  return config.ok() ? config->min_insync_replicas : 1;
+  return EffectiveConfig(topic).min_insync_replicas;
+}
+
+// The first offset at or after `batch_offset` whose record timestamp is >=
+// timestamp_ms, by decoding the one batch the log's batch-level lookup
+// found (ListOffsets only; never on the produce or fetch path).
+absl::StatusOr<int64_t> FirstOffsetAtOrAfter(const storage::PartitionLog& log,
+                                             int64_t batch_offset, int64_t timestamp_ms,
+                                             int64_t high_watermark) {
+  if (batch_offset >= high_watermark) return batch_offset;
+  absl::StatusOr<std::string> data = log.Read(batch_offset, 1, high_watermark);
+  if (!data.ok()) return data.status();
+  std::vector<batch::Record> records;
+  for (absl::string_view b : batch::SplitStoredBatches(*data)) {
+    if (absl::Status s = batch::DecodeRecords(b, &records); !s.ok()) return s;
+    for (const batch::Record& r : records) {
+      if (r.offset >= batch_offset && r.timestamp >= timestamp_ms) return r.offset;
+    }
+    // The batch's max timestamp said a record qualifies; if none does (a
+    // header at odds with its records), the batch's end is the answer.
+    return batch::ParseHeader(b)->last_offset() + 1;
+  }
+  return batch_offset;
 }
 
 std::vector<int32_t> ToVector(const google::protobuf::RepeatedField<int32_t>& ids) {
@@ -211,13 +239,6 @@ absl::StatusOr<ReplicaManager::Leader> ReplicaManager::ResolveLeader(
   return leader;
 }
 
-int64_t ReplicaManager::MaxMessageBytes(const runnel::v1::TopicInfo& topic) const {
-  auto it = topic.configs().find("max.message.bytes");
-  int64_t v = 0;
-  if (it != topic.configs().end() && absl::SimpleAtoi(it->second, &v) && v > 0) return v;
-  return options_.default_max_message_bytes;
-}
-
 absl::StatusOr<storage::AppendResult> ReplicaManager::AppendTo(const Leader& leader,
                                                                const std::string& records,
                                                                bool acks_all) {
@@ -227,7 +248,7 @@ absl::StatusOr<storage::AppendResult> ReplicaManager::AppendTo(const Leader& lea
   batch::ValidateOptions checks;
   // Checked during the validation walk over the records, so it costs nothing extra.
   checks.require_keys = IsCompacted(*leader.topic);
-  auto batches = batch::SplitBatches(records, MaxMessageBytes(*leader.topic), checks);
+  auto batches = batch::SplitBatches(records, EffectiveConfig(*leader.topic).max_message_bytes, checks);
   if (!batches.ok()) {
     if (absl::IsFailedPrecondition(batches.status())) {  // a keyless record
       return PartitionError(ErrorCode::ERROR_CODE_INVALID_REQUEST,
@@ -669,12 +690,16 @@ absl::Status ReplicaManager::ListOffsets(const runnel::v1::ListOffsetsRequest& r
         out->set_offset(leader->replica->hw.load());
         break;
       case runnel::v1::OFFSET_SPEC_TIMESTAMP: {
-        auto offset = leader->log->OffsetForTimestamp(p.timestamp_ms());
+        const int64_t hw = leader->replica->hw.load();
+        auto batch_offset = leader->log->OffsetForTimestamp(p.timestamp_ms());
+        auto offset = batch_offset.ok()
+                          ? FirstOffsetAtOrAfter(*leader->log, *batch_offset, p.timestamp_ms(), hw)
+                          : batch_offset;
         if (!offset.ok()) {
           SetPartitionError(offset.status(), out);
           break;
         }
-        out->set_offset(std::min(*offset, leader->replica->hw.load()));
+        out->set_offset(std::min(*offset, hw));
         break;
       }
       default:

@@ -49,8 +49,6 @@ namespace runnel::replication {
 struct ReplicaManagerOptions {
   // This broker's id.
   int32_t broker_id = 0;
-  // Largest batch accepted when a topic does not set max.message.bytes.
-  int64_t default_max_message_bytes = 1 << 20;
   // Cap on a fetch's max_wait_ms, so a client cannot pin a thread forever.
   absl::Duration max_fetch_wait = absl::Seconds(30);
   // Response size when a fetch leaves max_bytes at 0.
@@ -206,7 +204,6 @@ class ReplicaManager {
   int64_t FetchPartition(const runnel::v1::FetchRequest& request,
                          const runnel::v1::FetchPartition& partition, int64_t budget,
                          runnel::v1::FetchPartitionResponse* response);
-  int64_t MaxMessageBytes(const runnel::v1::TopicInfo& topic) const;
   std::shared_ptr<Replica> FindReplica(const storage::PartitionId& id) const;
   // Adopts a committed partition state (newer partition_epoch only).
   void ApplyStateLocked(Replica& r, const runnel::v1::PartitionInfo& info)

@@ -303,6 +303,25 @@ TEST_F(ReplicaManagerTest, ListOffsetsEarliestLatestAndByTime) {
   EXPECT_EQ(resp.partitions(1).leader_epoch(), 3);
 }
 
+TEST_F(ReplicaManagerTest, ListOffsetsByTimeFindsTheRecordInsideTheBatch) {
+  Produce("orders", 0, Batch(3));  // offsets 0..2, timestamps 1000..1002
+  Produce("orders", 0, Batch(2));  // offsets 3..4, timestamps 1000..1001
+  auto lookup = [this](int64_t ts) {
+    runnel::v1::ListOffsetsRequest req;
+    auto* p = req.add_partitions();
+    p->set_topic("orders");
+    p->set_partition(0);
+    p->set_spec(runnel::v1::OFFSET_SPEC_TIMESTAMP);
+    p->set_timestamp_ms(ts);
+    runnel::v1::ListOffsetsResponse resp;
+    EXPECT_TRUE(rm_->ListOffsets(req, &resp).ok());
+    return resp.partitions(0).offset();
+  };
+  EXPECT_EQ(lookup(0), 0);
+  EXPECT_EQ(lookup(1001), 1);  // not 0, the start of the batch
+  EXPECT_EQ(lookup(1002), 2);
+}
+
 TEST_F(ReplicaManagerTest, EmptyRequestsAreInvalid) {
   runnel::v1::ProduceResponse pr;
   EXPECT_TRUE(absl::IsInvalidArgument(rm_->Produce(runnel::v1::ProduceRequest(), &pr)));

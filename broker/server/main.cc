@@ -35,7 +35,6 @@ struct BrokerFlags {
   int64_t heartbeat_interval_ms;
   int64_t replica_lag_time_max_ms;
   bool sync_writes;
-  int64_t max_message_bytes;
   int64_t max_grpc_message_bytes;
   int64_t log_cleaner_interval_ms;
   int64_t log_cleaner_map_bytes;
@@ -81,7 +80,6 @@ int Run(const BrokerFlags& f) {
   runnel::replication::ReplicaFetcherManager* fetchers_ptr = nullptr;
   runnel::replication::ReplicaManagerOptions replica_options;
   replica_options.broker_id = static_cast<int32_t>(f.id);
-  replica_options.default_max_message_bytes = f.max_message_bytes;
   replica_options.replica_lag_time_max = absl::Milliseconds(f.replica_lag_time_max_ms);
   runnel::replication::ClusterHooks hooks;
   hooks.session_valid = [&link] { return link.SessionValid(); };
@@ -185,8 +183,6 @@ int main(int argc, char** argv) {
   flags.Bool("sync-writes", &f.sync_writes, false,
              "fsync the write-ahead log before acknowledging a produce. Off: an acknowledged "
              "batch is in the WAL in the OS page cache, which survives a process crash.");
-  flags.Int("max-message-bytes", &f.max_message_bytes, 1 << 20,
-            "Largest record batch accepted for topics that do not set max.message.bytes.");
   flags.Int("max-grpc-message-bytes", &f.max_grpc_message_bytes, 64 << 20,
             "Largest gRPC request or response the broker sends or accepts.");
   flags.Int("log-cleaner-interval-ms", &f.log_cleaner_interval_ms, 30000,
