@@ -351,7 +351,13 @@ TEST(ReplicationTest, ChaosKill9LosesNothingAcknowledged) {
 
   BackgroundProducer producer(cluster.bootstrap(), "chaos");
   ASSERT_TRUE(producer.WaitForMoreAcks(1000));
-  std::mt19937 rng(20261125);  // fixed seed: the same kill schedule every run
+  // Fixed seed by default: the same kill schedule every run.
+  uint32_t seed = 20261125;
+  if (const char* env = std::getenv("RUNNEL_CHAOS_SEED")) {
+    ASSERT_TRUE(absl::SimpleAtoi(env, &seed)) << "RUNNEL_CHAOS_SEED=" << env;
+  }
+  std::cout << "chaos: seed " << seed << ", " << seconds << " s\n";
+  std::mt19937 rng(seed);
   const absl::Time end = absl::Now() + absl::Seconds(seconds);
   int kills = 0;
   while (absl::Now() < end) {
