@@ -235,6 +235,21 @@ TEST_F(LeaderFollowerTest, LeaderWithoutSessionRefusesWrites) {
   EXPECT_EQ(r.error_message(), "broker 1 lost its coordinator session");
 }
 
+TEST_F(LeaderFollowerTest, WaitingAcksAllEndsWhenTheSessionIsLost) {
+  InstallBoth(Metadata(1, 3, {1, 2}));
+  runnel::v1::ProducePartitionResponse result;
+  const absl::Time start = absl::Now();
+  std::thread producer(
+      [&] { result = n1_.Produce(runnel::v1::ACKS_ALL, 1, /*timeout_ms=*/30000); });
+  while (n1_.logs->Get(kId)->log_end_offset() < 1) absl::SleepFor(absl::Milliseconds(1));
+  n1_.session_valid = false;  // cut off: the follower will never catch up here
+  producer.join();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10)) << "held until the request timeout";
+  EXPECT_EQ(result.error_code(), ErrorCode::ERROR_CODE_NOT_LEADER);
+  EXPECT_TRUE(absl::StrContains(result.error_message(), "lost its coordinator session"))
+      << result.error_message();
+}
+
 TEST_F(LeaderFollowerTest, FollowerWithStaleBrokerEpochIsRefused) {
   InstallBoth(Metadata(1, 3, {1, 2}));
   n1_.Produce(runnel::v1::ACKS_LEADER, 2);

@@ -300,17 +300,37 @@ void ReplicaManager::AwaitReplication(const std::vector<AckWait>& waits, absl::T
     }
     return true;
   };
+  // Losing the coordinator session changes no mutex-guarded state, so wait
+  // in short slices and look at it between them: a cut-off leader must tell
+  // its producers at once (they retry on the new leader) rather than hold
+  // them until the request times out.
+  bool session_lost = false;
   {
     absl::MutexLock lock(&progress_mu_);
     auto ready = [this, &done]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(progress_mu_) {
       return shutdown_ || done();
     };
-    progress_mu_.AwaitWithDeadline(absl::Condition(&ready), deadline);
+    while (!progress_mu_.AwaitWithDeadline(
+        absl::Condition(&ready), std::min(deadline, absl::Now() + absl::Milliseconds(100)))) {
+      if (absl::Now() >= deadline) break;
+      if (!SessionValid()) {
+        session_lost = true;
+        break;
+      }
+    }
   }
   for (const AckWait& w : waits) {
     // Leadership is checked first: a HW learnt as a follower since says
     // nothing about this batch.
-    if (w.replica->leading_epoch.load() != w.leader_epoch) {
+    if (session_lost && w.replica->hw.load() < w.target) {
+      SetPartitionError(
+          PartitionError(ErrorCode::ERROR_CODE_NOT_LEADER,
+                         absl::StrCat("broker ", options_.broker_id,
+                                      " lost its coordinator session before the batch of ",
+                                      w.replica->name,
+                                      " was replicated; it may or may not have been committed")),
+          w.out);
+    } else if (w.replica->leading_epoch.load() != w.leader_epoch) {
       SetPartitionError(
           PartitionError(ErrorCode::ERROR_CODE_NOT_LEADER,
                          absl::StrCat("broker ", options_.broker_id, " lost the leadership of ",

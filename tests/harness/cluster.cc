@@ -6,6 +6,7 @@
 #include "absl/time/clock.h"
 #include "proto/runnel/v1/admin.grpc.pb.h"
 #include "proto/runnel/v1/broker.grpc.pb.h"
+#include "tests/harness/netns.h"
 
 namespace runnel::testing {
 
@@ -38,12 +39,17 @@ TestCluster::~TestCluster() {
   coordinator_->Kill();
 }
 
+ProcessPlacement TestCluster::broker_placement(int i) const {
+  return i < static_cast<int>(options_.broker_placements.size()) ? options_.broker_placements[i]
+                                                                  : ProcessPlacement();
+}
+
 std::string TestCluster::broker_address(int i) const {
-  return absl::StrCat("127.0.0.1:", broker_ports_[i]);
+  return absl::StrCat(broker_placement(i).host, ":", broker_ports_[i]);
 }
 
 std::string TestCluster::coordinator_address() const {
-  return absl::StrCat("127.0.0.1:", coordinator_port_);
+  return absl::StrCat(options_.coordinator_placement.host, ":", coordinator_port_);
 }
 
 std::string TestCluster::broker_data_dir(int i) const {
@@ -51,11 +57,13 @@ std::string TestCluster::broker_data_dir(int i) const {
 }
 
 void TestCluster::StartCoordinator() {
-  coordinator_->Start(BinaryPath("coordinator/runnel-coordinator"),
-                      {absl::StrCat("--listen=", coordinator_address()),
-                       absl::StrCat("--data-dir=", root_, "/coordinator"),
-                       absl::StrCat("--session-timeout-ms=", options_.session_timeout_ms)},
-                      "coordinator");
+  std::string path = BinaryPath("coordinator/runnel-coordinator");
+  std::vector<std::string> args = {
+      absl::StrCat("--listen=", coordinator_address()),
+      absl::StrCat("--data-dir=", root_, "/coordinator"),
+      absl::StrCat("--session-timeout-ms=", options_.session_timeout_ms)};
+  WrapInNamespace(options_.coordinator_placement.netns, &path, &args);
+  coordinator_->Start(path, args, "coordinator");
 }
 
 void TestCluster::StartBroker(int i) {
@@ -66,8 +74,9 @@ void TestCluster::StartBroker(int i) {
       absl::StrCat("--data-dir=", broker_data_dir(i)),
       absl::StrCat("--heartbeat-interval-ms=", options_.heartbeat_interval_ms)};
   args.insert(args.end(), options_.extra_broker_flags.begin(), options_.extra_broker_flags.end());
-  brokers_[i]->Start(BinaryPath("broker/server/runnel-broker"), args,
-                     absl::StrCat("broker-", i + 1));
+  std::string path = BinaryPath("broker/server/runnel-broker");
+  WrapInNamespace(broker_placement(i).netns, &path, &args);
+  brokers_[i]->Start(path, args, absl::StrCat("broker-", i + 1));
 }
 
 absl::Status TestCluster::Start() {

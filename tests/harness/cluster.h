@@ -1,6 +1,7 @@
 // TestCluster: a real Runnel cluster for tests, one runnel-coordinator and N
 // runnel-broker processes on free loopback ports, each with its own data
-// directory under the test's temp dir. Brokers can be killed (-9) and
+// directory under the test's temp dir (or, with ProcessPlacement, each in a
+// given network namespace and address). Brokers can be killed (-9) and
 // restarted on the same port and data directory.
 //
 // Tests that use it must list the binaries as data deps (see tests/BUILD).
@@ -18,8 +19,19 @@
 
 namespace runnel::testing {
 
+// Where a process runs: a network namespace (empty: the test's own; see
+// netns.h) and the host it listens on, which is also the address it is
+// reached at.
+struct ProcessPlacement {
+  std::string netns;
+  std::string host = "127.0.0.1";
+};
+
 struct TestClusterOptions {
   int brokers = 1;
+  ProcessPlacement coordinator_placement;
+  // By broker index; brokers beyond the end use the default placement.
+  std::vector<ProcessPlacement> broker_placements;
   int64_t session_timeout_ms = 6000;
   int64_t heartbeat_interval_ms = 200;
   std::vector<std::string> extra_broker_flags;
@@ -57,6 +69,7 @@ class TestCluster {
 
  private:
   void StartBroker(int i);
+  ProcessPlacement broker_placement(int i) const;
   void StartCoordinator();
 
   const TestClusterOptions options_;
