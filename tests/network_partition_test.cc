@@ -118,7 +118,8 @@ TEST(NetworkPartitionTest, MinorityLeaderAcknowledgesNothingAndRejoins) {
   runnel::v1::ProducePartitionResponse majority_write = RawProduce(
       cluster.broker_address(new_leader - 1), kTopic, p, runnel::v1::ACKS_ALL, 3000, "majority");
   EXPECT_EQ(majority_write.error_code(), runnel::v1::ERROR_CODE_NONE)
-      << majority_write.error_message();
+      << majority_write.error_message() << "\n"
+      << (*net)->DebugString();
   for (absl::Time deadline = absl::Now() + absl::Seconds(30);
        absl::Now() < deadline && producer.MaxAckedOffset(p) <= end_before_cut + 100;
        absl::SleepFor(absl::Milliseconds(50))) {

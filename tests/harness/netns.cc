@@ -147,6 +147,18 @@ std::string NetworkNamespaces::Subnet(int i) const {
   return absl::StrCat("10.201.", first_octet3_ + i, ".0/24");
 }
 
+std::string NetworkNamespaces::DebugString() const {
+  std::string out;
+  for (const std::string& ns : names_) {
+    CommandResult routes = RunCommand(IpBinary(), {"-n", ns, "route"}, "", absl::Seconds(10));
+    CommandResult addrs =
+        RunCommand(IpBinary(), {"-n", ns, "-o", "-4", "addr"}, "", absl::Seconds(10));
+    absl::StrAppend(&out, "--- netns ", ns, " routes:\n", routes.out, routes.err, "addresses:\n",
+                    addrs.out);
+  }
+  return out;
+}
+
 absl::Status NetworkNamespaces::Cut(int i, int j) {
   if (absl::Status s = Ip({"-n", names_[i], "route", "add", "blackhole", Subnet(j)}); !s.ok()) {
     return s;

@@ -56,6 +56,9 @@ class NetworkNamespaces {
   // Undoes Cut(i, j).
   absl::Status Heal(int i, int j);
 
+  // Every namespace's routes and addresses, for a failing test's output.
+  std::string DebugString() const;
+
  private:
   NetworkNamespaces() = default;
   std::string Subnet(int i) const;  // "10.201.N.0/24"
