@@ -323,10 +323,19 @@ absl::StatusOr<AppendResult> PartitionLog::Append(const std::vector<absl::string
     next_offset = last_offset + 1;
     size += static_cast<int64_t>(data.size());
   }
-  // A few bytes per append keep the size exact across crashes without a scan.
-  write_batch.Put(meta_cf_, layout::MetaKey(id_), layout::EncodeMeta({start, size}));
+  std::vector<std::pair<int32_t, int64_t>> new_epochs;
+  if (new_epoch) new_epochs.emplace_back(leader_epoch, result.base_offset);
+  return CommitAppend(&write_batch, start, size, next_offset, std::move(new_epochs),
+                      "appending to", result);
+}
 
-  absl::Status written = Write(&write_batch, "appending to");
+absl::StatusOr<AppendResult> PartitionLog::CommitAppend(
+    rocksdb::WriteBatch* write_batch, int64_t start, int64_t size, int64_t next_offset,
+    std::vector<std::pair<int32_t, int64_t>> new_epochs, absl::string_view what,
+    AppendResult result) {
+  // A few bytes per append keep the size exact across crashes without a scan.
+  write_batch->Put(meta_cf_, layout::MetaKey(id_), layout::EncodeMeta({start, size}));
+  absl::Status written = Write(write_batch, what);
   if (!written.ok()) return written;
 
   result.last_offset = next_offset - 1;
@@ -334,7 +343,7 @@ absl::StatusOr<AppendResult> PartitionLog::Append(const std::vector<absl::string
   absl::MutexLock lock(&mu_);
   log_end_offset_ = next_offset;  // waking WaitForAppend: absl::Mutex re-checks conditions
   size_bytes_ = size;
-  if (new_epoch) epochs_.emplace_back(leader_epoch, result.base_offset);
+  epochs_.insert(epochs_.end(), new_epochs.begin(), new_epochs.end());
   return result;
 }
 
@@ -729,18 +738,8 @@ absl::StatusOr<AppendResult> PartitionLog::AppendReplicated(
     next_offset = last + 1;
     size += static_cast<int64_t>(data.size());
   }
-  write_batch.Put(meta_cf_, layout::MetaKey(id_), layout::EncodeMeta({start, size}));
-
-  absl::Status written = Write(&write_batch, "appending replicated batches to");
-  if (!written.ok()) return written;
-
-  result.last_offset = next_offset - 1;
-  result.log_end_offset = next_offset;
-  absl::MutexLock lock(&mu_);
-  log_end_offset_ = next_offset;  // wakes WaitForAppend
-  size_bytes_ = size;
-  epochs_.insert(epochs_.end(), new_epochs.begin(), new_epochs.end());
-  return result;
+  return CommitAppend(&write_batch, start, size, next_offset, std::move(new_epochs),
+                      "appending replicated batches to", result);
 }
 
 absl::Status PartitionLog::ResetTo(int64_t offset) {

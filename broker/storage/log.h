@@ -221,6 +221,13 @@ class PartitionLog {
   // Makes every later call fail with NotFound (or return false/empty) and
   // wakes WaitForAppend callers. Used by LogManager::Delete and on close.
   void MarkDeleted() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // The end of both appends: adds the partition's meta (start, new size) to
+  // `write_batch`, writes it, and publishes the new end, size and epochs.
+  absl::StatusOr<AppendResult> CommitAppend(rocksdb::WriteBatch* write_batch, int64_t start,
+                                            int64_t size, int64_t next_offset,
+                                            std::vector<std::pair<int32_t, int64_t>> new_epochs,
+                                            absl::string_view what, AppendResult result)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Writes `batch` to RocksDB with the log's sync setting.
   absl::Status Write(rocksdb::WriteBatch* batch, absl::string_view what);
 
