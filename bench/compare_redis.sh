@@ -35,8 +35,9 @@ PERF_FLAGS=${PERF_FLAGS:-}
 KEEP_LOGS=${KEEP_LOGS:-0}
 SETTLE_SECONDS=${SETTLE_SECONDS:-10}
 
-log() { echo "compare_redis: $*" >&2; }
-die() { log "$*"; exit 1; }
+NAME=compare_redis
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 # --- prerequisites ----------------------------------------------------------
 if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
@@ -56,42 +57,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log "building runnel (bazel)"
-TARGETS=(//coordinator:runnel-coordinator //broker/server:runnel-broker //client/cli:runnel
-         //client/perf:runnel-perf)
-if ! bazel build "${TARGETS[@]}" >"$WORK/build.log" 2>&1; then
-  tail -30 "$WORK/build.log" >&2
-  die "build failed"
-fi
-
-# Copies, so that other builds in the workspace cannot swap them mid-run.
-# (`bazel info bazel-bin`, not the bazel-bin symlink, which follows the last
-# build's configuration, e.g. someone's `bazel run -c opt`.)
-BAZEL_BIN=$(bazel info bazel-bin 2>/dev/null)
-BIN=$WORK/bin
-mkdir -p "$BIN"
-for t in coordinator/runnel-coordinator broker/server/runnel-broker client/cli/runnel \
-         client/perf/runnel-perf; do
-  cp "$BAZEL_BIN/$t" "$BIN/"
-done
-
-# A loopback port nobody listens on.
-free_port() {
-  local port
-  for _ in $(seq 1 100); do
-    port=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
-  done
-  die "no free port found"
-}
+build_binaries //coordinator:runnel-coordinator //broker/server:runnel-broker //client/cli:runnel \
+  //client/perf:runnel-perf
 
 peak_rss_mib() { awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
-
-cpu_info() {
-  echo "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))," \
-       "$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM," \
-       "kernel $(uname -r)"
-}
 
 # Other work on this small machine skews everything: say so in the output.
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -152,7 +121,6 @@ done
 [ "$ready" = 1 ] || die "runnel-broker did not become ready (see KEEP_LOGS=1)"
 
 # The value of field $2 (1-based, space-separated) of runnel-perf's summary.
-field() { awk -v f="$2" '{ print $f }' <<<"$1"; }
 
 declare -A RUNNEL_RATE CONSUME_RATE P99_HALF HALF_RATE
 for size in $SIZES; do

@@ -38,8 +38,9 @@ MAX_LOAD=${MAX_LOAD:-1.0}
 SETTLE_SECONDS=${SETTLE_SECONDS:-5}
 KEEP_LOGS=${KEEP_LOGS:-0}
 
-log() { echo "failover: $*" >&2; }
-die() { log "$*"; exit 1; }
+NAME=failover
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 WORK=$(mktemp -d /tmp/failover.XXXXXX)
 PIDS=()
@@ -58,30 +59,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log "building (bazel)"
-TARGETS=(//coordinator:runnel-coordinator //broker/server:runnel-broker //client/cli:runnel
-         //client/perf:runnel-perf //bench:failover_probe)
-if ! bazel build "${TARGETS[@]}" >"$WORK/build.log" 2>&1; then
-  tail -30 "$WORK/build.log" >&2
-  die "build failed"
-fi
-# Copies, so that other builds in the workspace cannot swap them mid-run.
-BAZEL_BIN=$(bazel info bazel-bin 2>/dev/null)
-BIN=$WORK/bin
-mkdir -p "$BIN"
-for t in coordinator/runnel-coordinator broker/server/runnel-broker client/cli/runnel \
-         client/perf/runnel-perf bench/failover_probe; do
-  cp "$BAZEL_BIN/$t" "$BIN/"
-done
-
-free_port() {
-  local port
-  for _ in $(seq 1 100); do
-    port=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
-  done
-  die "no free port found"
-}
+build_binaries //coordinator:runnel-coordinator //broker/server:runnel-broker //client/cli:runnel \
+  //client/perf:runnel-perf //bench:failover_probe
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
 wait_for_quiet_machine() {
@@ -149,13 +128,6 @@ create_topic() {  # name, replication factor
     --replication-factor="$2" --config=min.insync.replicas="$(( $2 > 1 ? 2 : 1 ))" >/dev/null
   if [ "$2" = 3 ]; then wait_until "full ISR of $1" "full_isr $1"; fi
 }
-
-cpu_info() {
-  echo "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))," \
-       "$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM," \
-       "kernel $(uname -r)"
-}
-field() { awk -v f="$2" '{ print $f }' <<<"$1"; }
 
 wait_for_quiet_machine
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)

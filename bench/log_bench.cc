@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
+#include "bench/batches.h"
 #include "broker/storage/log.h"
 #include "proto/batch/record_batch.h"
 
@@ -68,28 +69,11 @@ class TempStore {
   std::shared_ptr<PartitionLog> log_;
 };
 
-// One batch of about kBatchBytes made of records with kRecordValueBytes values.
-std::string MakeBatch(int* record_count) {
-  batch::BatchBuilder builder;
-  // Random bytes: real payloads compress far less than a repeated letter, and
-  // RocksDB compresses blocks.
-  std::mt19937 random(42);
-  std::string value(kRecordValueBytes, '\0');
-  for (char& c : value) c = static_cast<char>(random());
-  while (builder.estimated_size() + kRecordValueBytes + 16 <= kBatchBytes) {
-    builder.Append(1700000000000, std::nullopt, value);
-  }
-  *record_count = builder.record_count();
-  absl::StatusOr<std::string> built = builder.Build();
-  if (!built.ok()) abort();
-  return *built;
-}
-
 // Arg 0: sync_writes off (the default), 1: fsync every append.
 void BM_Append16KiBBatch(benchmark::State& state) {
   TempStore store(/*sync_writes=*/state.range(0) != 0);
   int records = 0;
-  const std::string batch = MakeBatch(&records);
+  const std::string batch = bench::MakeRandomBatch(kBatchBytes, kRecordValueBytes, &records);
   const std::vector<absl::string_view> batches = {batch};
   for (auto _ : state) {
     absl::StatusOr<AppendResult> result = store.log().Append(batches, /*leader_epoch=*/1);
@@ -104,7 +88,7 @@ BENCHMARK(BM_Append16KiBBatch)->ArgName("sync")->Arg(0)->Arg(1);
 void BM_Read1MiBFromMiddle(benchmark::State& state) {
   TempStore store(/*sync_writes=*/false);
   int records = 0;
-  const std::string batch = MakeBatch(&records);
+  const std::string batch = bench::MakeRandomBatch(kBatchBytes, kRecordValueBytes, &records);
   const std::vector<absl::string_view> batches = {batch};
   for (size_t written = 0; written < kPrefillBytes; written += batch.size()) {
     if (!store.log().Append(batches, 1).ok()) abort();

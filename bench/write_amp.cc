@@ -20,6 +20,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "bench/batches.h"
 #include "broker/storage/log.h"
 #include "proto/batch/record_batch.h"
 
@@ -29,19 +30,6 @@ namespace {
 constexpr size_t kBatchBytes = 16 << 10;
 constexpr size_t kRecordValueBytes = 1024;
 constexpr int kBatchesPerAppend = 64;  // about 1 MiB, one produce request
-
-std::string MakeBatch() {
-  batch::BatchBuilder builder;
-  std::mt19937 random(42);
-  std::string value(kRecordValueBytes, '\0');
-  for (char& c : value) c = static_cast<char>(random());
-  while (builder.estimated_size() + kRecordValueBytes + 16 <= kBatchBytes) {
-    builder.Append(1700000000000, std::nullopt, value);
-  }
-  absl::StatusOr<std::string> built = builder.Build();
-  if (!built.ok()) abort();
-  return *built;
-}
 
 double Stat(const std::map<std::string, std::string>& stats, const std::string& key) {
   auto found = stats.find(key);
@@ -75,7 +63,7 @@ int Main(int argc, char** argv) {
     }
     absl::StatusOr<std::shared_ptr<PartitionLog>> log = (*manager)->GetOrCreate({1, 0});
     if (!log.ok()) abort();
-    const std::string batch = MakeBatch();
+    const std::string batch = bench::MakeRandomBatch(kBatchBytes, kRecordValueBytes);
     const std::vector<absl::string_view> batches(kBatchesPerAppend, batch);
     const auto start = std::chrono::steady_clock::now();
     const double total = gib * (1 << 30);
