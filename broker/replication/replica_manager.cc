@@ -30,15 +30,6 @@ TopicConfig EffectiveConfig(const runnel::v1::TopicInfo& topic) {
   return config.ok() ? *config : TopicConfig();
 }
 
-// Compacted topics need a key on every record, as in Kafka: compaction keeps
-// the latest record per key, and a keyless record has none.
-bool IsCompacted(const runnel::v1::TopicInfo& topic) {
-  return EffectiveConfig(topic).cleanup_compact;
-}
-int32_t MinInsyncReplicas(const runnel::v1::TopicInfo& topic) {
-  return EffectiveConfig(topic).min_insync_replicas;
-}
-
 // The first offset at or after `batch_offset` whose record timestamp is >=
 // timestamp_ms, by decoding the one batch the log's batch-level lookup
 // found (ListOffsets only; never on the produce or fetch path).
@@ -245,10 +236,14 @@ absl::StatusOr<storage::AppendResult> ReplicaManager::AppendTo(const Leader& lea
   if (records.empty()) {
     return PartitionError(ErrorCode::ERROR_CODE_INVALID_REQUEST, "no record batches in request");
   }
+  // Parsed once per append: size limit, key requirement and min ISR.
+  const TopicConfig config = EffectiveConfig(*leader.topic);
   batch::ValidateOptions checks;
-  // Checked during the validation walk over the records, so it costs nothing extra.
-  checks.require_keys = IsCompacted(*leader.topic);
-  auto batches = batch::SplitBatches(records, EffectiveConfig(*leader.topic).max_message_bytes, checks);
+  // Compacted topics need a key on every record, as in Kafka: compaction keeps
+  // the latest record per key, and a keyless record has none. Checked during
+  // the validation walk over the records, so it costs nothing extra.
+  checks.require_keys = config.cleanup_compact;
+  auto batches = batch::SplitBatches(records, config.max_message_bytes, checks);
   if (!batches.ok()) {
     if (absl::IsFailedPrecondition(batches.status())) {  // a keyless record
       return PartitionError(ErrorCode::ERROR_CODE_INVALID_REQUEST,
@@ -274,7 +269,7 @@ absl::StatusOr<storage::AppendResult> ReplicaManager::AppendTo(const Leader& lea
                           absl::StrCat("broker ", options_.broker_id,
                                        " lost its coordinator session"));
   }
-  const int32_t min_isr = MinInsyncReplicas(*leader.topic);
+  const int32_t min_isr = config.min_insync_replicas;
   const int isr = static_cast<int>(r.leader->isr().size());
   if (acks_all && isr < min_isr) {
     return PartitionError(ErrorCode::ERROR_CODE_NOT_ENOUGH_REPLICAS,
