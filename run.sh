@@ -47,9 +47,12 @@ pids+=($!)
   --data-dir="$DATA/broker-0" &
 pids+=($!)
 
-# Wait until the broker is registered and answering.
+# Wait until the broker is registered with the coordinator (it answers
+# `cluster info` before that, but cannot host topics until it is alive).
 for _ in $(seq 1 100); do
-  if ./bin/runnel --bootstrap="$BROKER" cluster info >/dev/null 2>&1; then break; fi
+  if ./bin/runnel cluster info --bootstrap="$BROKER" 2>/dev/null | grep -q "State: alive"; then
+    break
+  fi
   if ! kill -0 "${pids[0]}" 2>/dev/null || ! kill -0 "${pids[1]}" 2>/dev/null; then
     echo "run.sh: a service failed to start (see its log above)" >&2
     stop
