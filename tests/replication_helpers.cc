@@ -190,6 +190,10 @@ void PrintReplicationEvents(TestCluster& cluster, int brokers) {
       }
     }
   }
+  std::cout << "--- coordinator events\n";
+  for (absl::string_view line : absl::StrSplit(cluster.coordinator().Stderr(), '\n')) {
+    if (!absl::StrContains(line, "level=debug")) std::cout << line << "\n";
+  }
 }
 
 void CheckReplicasIdentical(TestCluster& cluster, int brokers, const std::string& topic,

@@ -153,8 +153,15 @@ std::string NetworkNamespaces::DebugString() const {
     CommandResult routes = RunCommand(IpBinary(), {"-n", ns, "route"}, "", absl::Seconds(10));
     CommandResult addrs =
         RunCommand(IpBinary(), {"-n", ns, "-o", "-4", "addr"}, "", absl::Seconds(10));
+    CommandResult sockets =
+        RunCommand(IpBinary(), {"netns", "exec", ns, "ss", "-tn"}, "", absl::Seconds(10));
     absl::StrAppend(&out, "--- netns ", ns, " routes:\n", routes.out, routes.err, "addresses:\n",
-                    addrs.out);
+                    addrs.out, "tcp sockets:\n", sockets.out, sockets.err);
+    for (size_t j = 0; j < names_.size(); ++j) {
+      CommandResult get = RunCommand(IpBinary(), {"-n", ns, "route", "get", host(j)}, "",
+                                     absl::Seconds(10));
+      absl::StrAppend(&out, "route to ", host(j), ": ", get.out, get.err);
+    }
   }
   return out;
 }
