@@ -22,6 +22,8 @@
 #   PARTITIONS=1      partitions of the Runnel topics
 #   PERF_FLAGS=""     extra runnel-perf produce flags, e.g. "--linger-ms=0"
 #   KEEP_LOGS=0       1: keep the temp dir (server logs) and print its path
+#   PREBUILT_BIN=""   a directory holding the four binaries: skips the build
+#                     (to measure exact binaries while the tree changes)
 #   SETTLE_SECONDS=10 pause before each consume and latency run, so that the
 #                     broker's flushes and compactions of the full-speed run
 #                     before are done and each run measures its own load
@@ -57,8 +59,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-build_binaries //coordinator:runnel-coordinator //broker/server:runnel-broker //client/cli:runnel \
-  //client/perf:runnel-perf
+if [ -n "${PREBUILT_BIN:-}" ]; then
+  BIN=$PREBUILT_BIN
+else
+  build_binaries //coordinator:runnel-coordinator //broker/server:runnel-broker //client/cli:runnel \
+    //client/perf:runnel-perf
+fi
 
 peak_rss_mib() { awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 

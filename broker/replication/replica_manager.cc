@@ -586,6 +586,14 @@ absl::Status ReplicaManager::ApplyFollowerFetch(const storage::PartitionId& id,
     auto header = batch::ParseHeader(b);
     if (!header.ok()) return header.status();
     if (header->last_offset() < position.fetch_offset) continue;  // already held
+    // The leader serves batches without checking RocksDB's block checksums
+    // (see PartitionLog::Read); their own CRC is checked here instead, so a
+    // replica never copies a damaged batch.
+    if (absl::Status s = batch::ValidateFrame(b); !s.ok()) {
+      return absl::DataLossError(absl::StrCat("batch at offset ", header->base_offset,
+                                              " from the leader of ", r->name, ": ",
+                                              s.message()));
+    }
     batches.push_back(b);
   }
   if (!batches.empty()) {

@@ -405,6 +405,8 @@ absl::StatusOr<BatchHeader> ParseHeader(absl::string_view data) {
 
 absl::Status ValidateBatch(absl::string_view data) { return ValidateBatch(data, {}); }
 
+absl::Status ValidateFrame(absl::string_view data) { return CheckFrame(data).status(); }
+
 absl::Status ValidateBatch(absl::string_view data, const ValidateOptions& options) {
   absl::StatusOr<BatchHeader> h = CheckFrame(data);
   if (!h.ok()) return h.status();

@@ -124,6 +124,10 @@ absl::Status ValidateBatch(absl::string_view data, const ValidateOptions& option
 // ValidateBatch for a batch as a broker stores and serves it (gaps allowed,
 // see ValidateOptions::contiguous_offsets): what consumers check.
 absl::Status ValidateStoredBatch(absl::string_view data);
+// Only the frame: header, exact length, CRC and codec, without walking the
+// records. What a follower checks of batches the leader validated in full at
+// produce time: the CRC catches what storage or transfer damaged since.
+absl::Status ValidateFrame(absl::string_view data);
 
 // Splits `data` into the batches it holds back to back, validating each with
 // ValidateBatch. A batch larger than max_batch_bytes fails with

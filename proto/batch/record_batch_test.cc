@@ -310,6 +310,21 @@ TEST(ValidateBatchTest, FlippedPayloadByteFailsCrc) {
   ExpectInvalid(ValidateBatch(batch), "CRC32C mismatch");
 }
 
+TEST(ValidateFrameTest, ChecksCrcButNotRecords) {
+  EXPECT_TRUE(ValidateFrame(GoldenBatch()).ok());
+  std::string flipped = GoldenBatch();
+  flipped[flipped.size() - 3] ^= 0x01;
+  ExpectInvalid(ValidateFrame(flipped), "CRC32C mismatch");
+  // A resealed batch whose records lie about their count passes the frame
+  // check (the leader's full validation at produce time catches it).
+  std::string lying = GoldenBatch();
+  PutBE(&lying, kRecordCountOffset, 3, 4);
+  PutBE(&lying, kLastOffsetDeltaOffset, 2, 4);
+  Reseal(&lying);
+  EXPECT_TRUE(ValidateFrame(lying).ok());
+  EXPECT_FALSE(ValidateBatch(lying).ok());
+}
+
 TEST(ValidateBatchTest, WrongMagic) {
   std::string batch = GoldenBatch();
   batch[kMagicOffset] = 1;
