@@ -11,8 +11,12 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   # Abseil, RocksDB and the compression codecs the record batches use.
   libabsl-dev librocksdb-dev libzstd-dev liblz4-dev libsnappy-dev
+  # The HTTP server behind --metrics-listen (Prometheus /metrics).
+  libcpp-httplib-dev
   # Tests and benchmarks.
   libgtest-dev libgmock-dev libbenchmark-dev
+  # The Python client (client/python), its tests and examples.
+  python3 python3-grpcio python3-protobuf
 )
 
 missing=()

@@ -12,6 +12,8 @@ _LIBS = {
     "rocksdb": (["rocksdb"], ["-lrocksdb"]),
     "zstd": (["libzstd"], ["-lzstd"]),
     "lz4": (["liblz4"], ["-llz4"]),
+    # cpp-httplib (libcpp-httplib-dev): the /metrics HTTP endpoint.
+    "httplib": (["cpp-httplib"], ["-lcpp-httplib"]),
     "benchmark": ([], ["-lbenchmark", "-lpthread"]),
     "gtest": ([], ["-lgtest", "-lpthread"]),
     "gtest_main": ([], ["-lgtest_main", "-lgtest", "-lpthread"]),
