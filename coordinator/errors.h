@@ -37,6 +37,14 @@ inline absl::Status TopicConfigSetAndResetError(absl::string_view key) {
       absl::StrCat("topic config '", key, "' is both set and reset"));
 }
 
+// CreatePartitions never shrinks a topic: records are keyed to partitions.
+inline absl::Status PartitionCountNotGrowingError(absl::string_view name, int32_t current,
+                                                  int32_t requested) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("total_count must be larger than the current partition count ", current,
+                   " of topic '", name, "', got ", requested));
+}
+
 // --- Brokers ----------------------------------------------------------------
 
 inline absl::Status BrokerIdInUseError(int32_t id, absl::string_view live_address) {
@@ -137,6 +145,34 @@ inline absl::Status IsrAddsFencedBrokerError(absl::string_view topic, int32_t pa
   return absl::FailedPreconditionError(
       absl::StrCat("broker ", broker, " cannot join the ISR of ", PartitionName(topic, partition),
                    ": it is fenced (not registered with a live session)"));
+}
+
+// --- Consumer groups ----------------------------------------------------------
+// Request-wide problems are gRPC statuses; per-member and per-partition ones
+// (UNKNOWN_MEMBER_ID, STALE_GENERATION) are ErrorCodes in the responses.
+
+inline absl::Status InvalidGroupIdError(absl::string_view id, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("invalid group_id '", id, "': ", why));
+}
+
+inline absl::Status GroupNotFoundError(absl::string_view id) {
+  return absl::NotFoundError(absl::StrCat("group '", id, "' not found"));
+}
+
+inline absl::Status GroupHasMembersError(absl::string_view id, size_t members) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("group '", id, "' has ", members, " live member(s): stop its consumers first"));
+}
+
+inline absl::Status UnknownAssignorError(absl::string_view name) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown assignor '", name, "': use range, roundrobin or cooperative-sticky"));
+}
+
+inline absl::Status AssignorMismatchError(absl::string_view group, absl::string_view wanted,
+                                          absl::string_view used) {
+  return absl::InvalidArgumentError(absl::StrCat("assignor '", wanted, "' differs from group '",
+                                                 group, "''s assignor '", used, "'"));
 }
 
 // --- Storage ----------------------------------------------------------------

@@ -33,6 +33,7 @@ CoordinatorLink::CoordinatorLink(CoordinatorLinkOptions options, MetadataCache* 
                                        grpc::InsecureChannelCredentials(), args);
   coordinator_ = runnel::v1::Coordinator::NewStub(channel_);
   admin_ = runnel::v1::Admin::NewStub(channel_);
+  groups_ = runnel::v1::Groups::NewStub(channel_);
 }
 
 CoordinatorLink::~CoordinatorLink() { Stop(); }

@@ -32,6 +32,7 @@
 #include "broker/cluster/metadata_cache.h"
 #include "proto/runnel/v1/admin.grpc.pb.h"
 #include "proto/runnel/v1/coordinator.grpc.pb.h"
+#include "proto/runnel/v1/groups.grpc.pb.h"
 
 namespace runnel::cluster {
 
@@ -86,6 +87,8 @@ class CoordinatorLink {
 
   // A stub for forwarding Admin calls to the coordinator.
   runnel::v1::Admin::Stub* admin_stub() { return admin_.get(); }
+  // A stub for forwarding Groups calls to the coordinator.
+  runnel::v1::Groups::Stub* groups_stub() { return groups_.get(); }
 
  private:
   void Run();
@@ -100,6 +103,7 @@ class CoordinatorLink {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<runnel::v1::Coordinator::Stub> coordinator_;
   std::unique_ptr<runnel::v1::Admin::Stub> admin_;
+  std::unique_ptr<runnel::v1::Groups::Stub> groups_;
 
   std::string advertised_address_;  // set by Start, read by the link's thread
   std::atomic<int64_t> broker_epoch_{0};

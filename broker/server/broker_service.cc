@@ -5,9 +5,34 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/client_host.h"
 #include "common/grpc_status.h"
 
 namespace runnel::server {
+namespace {
+
+// Calls `method` on a coordinator stub with the caller's deadline (capped at
+// `timeout`) and the client's address, and maps an unreachable coordinator to
+// a clear UNAVAILABLE; any other status is the coordinator's own.
+template <typename Stub, typename Req, typename Resp>
+grpc::Status ForwardToCoordinator(grpc::ServerContext* ctx, absl::Duration timeout, Stub* stub,
+                                  grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&,
+                                                               Resp*),
+                                  const Req& req, Resp* resp) {
+  grpc::ClientContext out;
+  out.set_deadline(std::min(ctx->deadline(), absl::ToChronoTime(absl::Now() + timeout)));
+  out.AddMetadata(kClientHostHeader, HostOfPeer(ctx->peer()));
+  grpc::Status s = (stub->*method)(&out, req, resp);
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return grpc::Status(
+        grpc::StatusCode::UNAVAILABLE,
+        absl::StrCat("coordinator unreachable from this broker: ", s.error_message()));
+  }
+  return s;
+}
+
+}  // namespace
 
 BrokerService::BrokerService(replication::ReplicaManager* replicas,
                              cluster::MetadataCache* metadata, cluster::CoordinatorLink* link)
@@ -65,16 +90,7 @@ AdminForwarder::AdminForwarder(cluster::CoordinatorLink* link, absl::Duration ti
 template <typename Req, typename Resp, typename Method>
 grpc::Status AdminForwarder::Forward(grpc::ServerContext* ctx, Method method, const Req& req,
                                      Resp* resp, bool refresh_after) {
-  grpc::ClientContext out;
-  auto deadline = std::min(ctx->deadline(), absl::ToChronoTime(absl::Now() + timeout_));
-  out.set_deadline(deadline);
-  grpc::Status s = (link_->admin_stub()->*method)(&out, req, resp);
-  if (s.error_code() == grpc::StatusCode::UNAVAILABLE ||
-      s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                        absl::StrCat("coordinator unreachable from this broker: ",
-                                     s.error_message()));
-  }
+  grpc::Status s = ForwardToCoordinator(ctx, timeout_, link_->admin_stub(), method, req, resp);
   if (s.ok() && refresh_after) link_->RefreshNow().IgnoreError();
   return s;
 }
@@ -115,6 +131,71 @@ grpc::Status AdminForwarder::AlterTopicConfig(grpc::ServerContext* ctx,
   // Refreshing applies the new configs here at once; other brokers follow at
   // their next heartbeat.
   return Forward(ctx, &runnel::v1::Admin::Stub::AlterTopicConfig, *req, resp, true);
+}
+
+grpc::Status AdminForwarder::CreatePartitions(grpc::ServerContext* ctx,
+                                              const runnel::v1::CreatePartitionsRequest* req,
+                                              runnel::v1::CreatePartitionsResponse* resp) {
+  // Refreshing opens the new partitions placed here before the caller's next
+  // request; other brokers follow at their next heartbeat.
+  return Forward(ctx, &runnel::v1::Admin::Stub::CreatePartitions, *req, resp, true);
+}
+
+GroupsForwarder::GroupsForwarder(cluster::CoordinatorLink* link, absl::Duration timeout)
+    : link_(link), timeout_(timeout) {}
+
+template <typename Req, typename Resp, typename Method>
+grpc::Status GroupsForwarder::Forward(grpc::ServerContext* ctx, Method method, const Req& req,
+                                      Resp* resp) {
+  return ForwardToCoordinator(ctx, timeout_, link_->groups_stub(), method, req, resp);
+}
+
+grpc::Status GroupsForwarder::GroupHeartbeat(grpc::ServerContext* ctx,
+                                             const runnel::v1::GroupHeartbeatRequest* req,
+                                             runnel::v1::GroupHeartbeatResponse* resp) {
+  return Forward(ctx, &runnel::v1::Groups::Stub::GroupHeartbeat, *req, resp);
+}
+
+grpc::Status GroupsForwarder::LeaveGroup(grpc::ServerContext* ctx,
+                                         const runnel::v1::LeaveGroupRequest* req,
+                                         runnel::v1::LeaveGroupResponse* resp) {
+  return Forward(ctx, &runnel::v1::Groups::Stub::LeaveGroup, *req, resp);
+}
+
+grpc::Status GroupsForwarder::CommitOffsets(grpc::ServerContext* ctx,
+                                            const runnel::v1::CommitOffsetsRequest* req,
+                                            runnel::v1::CommitOffsetsResponse* resp) {
+  return Forward(ctx, &runnel::v1::Groups::Stub::CommitOffsets, *req, resp);
+}
+
+grpc::Status GroupsForwarder::FetchOffsets(grpc::ServerContext* ctx,
+                                           const runnel::v1::FetchOffsetsRequest* req,
+                                           runnel::v1::FetchOffsetsResponse* resp) {
+  return Forward(ctx, &runnel::v1::Groups::Stub::FetchOffsets, *req, resp);
+}
+
+grpc::Status GroupsForwarder::ListGroups(grpc::ServerContext* ctx,
+                                         const runnel::v1::ListGroupsRequest* req,
+                                         runnel::v1::ListGroupsResponse* resp) {
+  return Forward(ctx, &runnel::v1::Groups::Stub::ListGroups, *req, resp);
+}
+
+grpc::Status GroupsForwarder::DescribeGroup(grpc::ServerContext* ctx,
+                                            const runnel::v1::DescribeGroupRequest* req,
+                                            runnel::v1::DescribeGroupResponse* resp) {
+  return Forward(ctx, &runnel::v1::Groups::Stub::DescribeGroup, *req, resp);
+}
+
+grpc::Status GroupsForwarder::AlterGroupOffsets(grpc::ServerContext* ctx,
+                                                const runnel::v1::AlterGroupOffsetsRequest* req,
+                                                runnel::v1::AlterGroupOffsetsResponse* resp) {
+  return Forward(ctx, &runnel::v1::Groups::Stub::AlterGroupOffsets, *req, resp);
+}
+
+grpc::Status GroupsForwarder::DeleteGroup(grpc::ServerContext* ctx,
+                                          const runnel::v1::DeleteGroupRequest* req,
+                                          runnel::v1::DeleteGroupResponse* resp) {
+  return Forward(ctx, &runnel::v1::Groups::Stub::DeleteGroup, *req, resp);
 }
 
 }  // namespace runnel::server

@@ -1,6 +1,7 @@
-// The broker's gRPC edge: the public Broker (data plane) and Admin services.
-// Data-plane calls go to the ReplicaManager; Admin calls are forwarded to the
-// coordinator, so clients need only one bootstrap address. Handlers stay
+// The broker's gRPC edge: the public Broker (data plane), Admin and Groups
+// services. Data-plane calls go to the ReplicaManager; Admin and Groups calls
+// are forwarded to the coordinator, so clients need only one bootstrap
+// address. Handlers stay
 // thin: they translate between gRPC and the core, nothing more.
 //
 // Ownership: borrows everything it is given; all must outlive the service.
@@ -14,6 +15,7 @@
 #include "broker/replication/replica_manager.h"
 #include "proto/runnel/v1/admin.grpc.pb.h"
 #include "proto/runnel/v1/broker.grpc.pb.h"
+#include "proto/runnel/v1/groups.grpc.pb.h"
 
 namespace runnel::server {
 
@@ -58,13 +60,51 @@ class AdminForwarder final : public runnel::v1::Admin::Service {
   grpc::Status AlterTopicConfig(grpc::ServerContext* ctx,
                                 const runnel::v1::AlterTopicConfigRequest* req,
                                 runnel::v1::AlterTopicConfigResponse* resp) override;
+  grpc::Status CreatePartitions(grpc::ServerContext* ctx,
+                                const runnel::v1::CreatePartitionsRequest* req,
+                                runnel::v1::CreatePartitionsResponse* resp) override;
 
  private:
-  // Calls `method` on the coordinator's Admin stub with the caller's deadline
-  // (capped) and maps an unreachable coordinator to a clear UNAVAILABLE.
+  // Forwards one call (ForwardToCoordinator) and, if `refresh_after` and it
+  // succeeded, refreshes this broker's metadata.
   template <typename Req, typename Resp, typename Method>
   grpc::Status Forward(grpc::ServerContext* ctx, Method method, const Req& req, Resp* resp,
                        bool refresh_after);
+
+  cluster::CoordinatorLink* const link_;
+  const absl::Duration timeout_;
+};
+
+// Forwards every Groups call to the coordinator, passing the client's address
+// (common/client_host.h) so that DescribeGroup shows the client, not this
+// broker. Statuses and per-member errors come back as the coordinator gave
+// them.
+class GroupsForwarder final : public runnel::v1::Groups::Service {
+ public:
+  GroupsForwarder(cluster::CoordinatorLink* link, absl::Duration timeout);
+
+  grpc::Status GroupHeartbeat(grpc::ServerContext* ctx,
+                              const runnel::v1::GroupHeartbeatRequest* req,
+                              runnel::v1::GroupHeartbeatResponse* resp) override;
+  grpc::Status LeaveGroup(grpc::ServerContext* ctx, const runnel::v1::LeaveGroupRequest* req,
+                          runnel::v1::LeaveGroupResponse* resp) override;
+  grpc::Status CommitOffsets(grpc::ServerContext* ctx, const runnel::v1::CommitOffsetsRequest* req,
+                             runnel::v1::CommitOffsetsResponse* resp) override;
+  grpc::Status FetchOffsets(grpc::ServerContext* ctx, const runnel::v1::FetchOffsetsRequest* req,
+                            runnel::v1::FetchOffsetsResponse* resp) override;
+  grpc::Status ListGroups(grpc::ServerContext* ctx, const runnel::v1::ListGroupsRequest* req,
+                          runnel::v1::ListGroupsResponse* resp) override;
+  grpc::Status DescribeGroup(grpc::ServerContext* ctx, const runnel::v1::DescribeGroupRequest* req,
+                             runnel::v1::DescribeGroupResponse* resp) override;
+  grpc::Status AlterGroupOffsets(grpc::ServerContext* ctx,
+                                 const runnel::v1::AlterGroupOffsetsRequest* req,
+                                 runnel::v1::AlterGroupOffsetsResponse* resp) override;
+  grpc::Status DeleteGroup(grpc::ServerContext* ctx, const runnel::v1::DeleteGroupRequest* req,
+                           runnel::v1::DeleteGroupResponse* resp) override;
+
+ private:
+  template <typename Req, typename Resp, typename Method>
+  grpc::Status Forward(grpc::ServerContext* ctx, Method method, const Req& req, Resp* resp);
 
   cluster::CoordinatorLink* const link_;
   const absl::Duration timeout_;

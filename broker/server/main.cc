@@ -113,6 +113,7 @@ int Run(const BrokerFlags& f) {
 
   runnel::server::BrokerService broker_service(&replicas, &metadata, &link);
   runnel::server::AdminForwarder admin_service(&link, absl::Seconds(30));
+  runnel::server::GroupsForwarder groups_service(&link, absl::Seconds(30));
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   int port = 0;
@@ -121,6 +122,7 @@ int Run(const BrokerFlags& f) {
   builder.SetMaxSendMessageSize(static_cast<int>(f.max_grpc_message_bytes));
   builder.RegisterService(&broker_service);
   builder.RegisterService(&admin_service);
+  builder.RegisterService(&groups_service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     std::cerr << "runnel-broker: cannot listen on " << f.listen << "\n";

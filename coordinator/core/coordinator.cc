@@ -76,7 +76,8 @@ void LogPartitionChanges(absl::string_view reason,
 Coordinator::Coordinator(std::string cluster_id, const CoordinatorOptions& options,
                          std::unique_ptr<store::VersionedStore> store,
                          std::unique_ptr<members::BrokerRegistry> registry,
-                         std::unique_ptr<topics::TopicTable> topics)
+                         std::unique_ptr<topics::TopicTable> topics,
+                         std::unique_ptr<groups::GroupCoordinator> groups)
     : cluster_id_(std::move(cluster_id)),
       clock_(options.clock),
       leader_balance_interval_(options.leader_balance_interval),
@@ -86,7 +87,8 @@ Coordinator::Coordinator(std::string cluster_id, const CoordinatorOptions& optio
       next_balance_(clock_() + options.session_timeout + options.leader_balance_interval),
       store_(std::move(store)),
       registry_(std::move(registry)),
-      topics_(std::move(topics)) {}
+      topics_(std::move(topics)),
+      groups_(std::move(groups)) {}
 
 absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Open(store::MetadataStore* store,
                                                                CoordinatorOptions options) {
@@ -101,9 +103,13 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Open(store::MetadataSt
   absl::StatusOr<std::unique_ptr<topics::TopicTable>> topics =
       topics::TopicTable::Load(vstore->get());
   if (!topics.ok()) return topics.status();
+  // Offsets are written to the store directly: a commit is no metadata change.
+  absl::StatusOr<std::unique_ptr<groups::GroupCoordinator>> groups =
+      groups::GroupCoordinator::Open(store, (*topics)->Topics(), options.clock);
+  if (!groups.ok()) return groups.status();
   return std::unique_ptr<Coordinator>(new Coordinator(std::move(*cluster_id), options,
                                                       std::move(*vstore), std::move(*registry),
-                                                      std::move(*topics)));
+                                                      std::move(*topics), std::move(*groups)));
 }
 
 absl::StatusOr<v1::RegisterBrokerResponse> Coordinator::RegisterBroker(
@@ -221,6 +227,7 @@ absl::StatusOr<v1::CreateTopicResponse> Coordinator::CreateTopic(
   RLOG(INFO) << "topic created" << Kv("topic", topic->name()) << Kv("topic_id", topic->topic_id())
              << Kv("partitions", topic->partitions_size())
              << Kv("replication_factor", topic->replication_factor());
+  groups_->TopicChanged(*topic);
   v1::CreateTopicResponse response;
   *response.mutable_topic() = std::move(*topic);
   return response;
@@ -231,6 +238,7 @@ absl::Status Coordinator::DeleteTopic(const v1::DeleteTopicRequest& request) {
   absl::Status s = topics_->Delete(request.name());
   if (s.ok()) {
     RLOG(INFO) << "topic deleted" << Kv("topic", request.name());
+    groups_->TopicDeleted(request.name());
   }
   return s;
 }
@@ -287,6 +295,20 @@ absl::StatusOr<v1::AlterTopicConfigResponse> Coordinator::AlterTopicConfig(
   return response;
 }
 
+absl::StatusOr<v1::CreatePartitionsResponse> Coordinator::CreatePartitions(
+    const v1::CreatePartitionsRequest& request) {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<v1::TopicInfo> topic =
+      topics_->CreatePartitions(request.name(), request.total_count(), registry_->LiveBrokers());
+  if (!topic.ok()) return topic.status();
+  RLOG(INFO) << "topic partitions created" << Kv("topic", topic->name())
+             << Kv("partitions", topic->partitions_size());
+  groups_->TopicChanged(*topic);
+  v1::CreatePartitionsResponse response;
+  *response.mutable_topic() = std::move(*topic);
+  return response;
+}
+
 absl::StatusOr<std::vector<int32_t>> Coordinator::ExpireSessions() {
   absl::MutexLock lock(&mu_);
   return ExpireSessionsLocked();
@@ -308,6 +330,7 @@ absl::StatusOr<std::vector<int32_t>> Coordinator::ExpireSessionsLocked() {
 }
 
 absl::Status Coordinator::Tick() {
+  groups_->Tick();
   absl::MutexLock lock(&mu_);
   if (auto fenced = ExpireSessionsLocked(); !fenced.ok()) return fenced.status();
   const absl::Time now = clock_();

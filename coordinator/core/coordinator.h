@@ -15,6 +15,11 @@
 // unclean.leader.election.enable is turned on). docs/replication.md has the
 // contract with the brokers.
 //
+// Consumer groups: it owns the GroupCoordinator (//coordinator/groups), which
+// has its own lock and serves runnel.v1.Groups directly (groups()); the
+// Coordinator tells it about topic changes (so subscribed groups rebalance)
+// and drives its session expiry from Tick.
+//
 // On first start (an empty store) it picks and persists a random cluster id.
 //
 // Ownership: does not own the MetadataStore, which must outlive it.
@@ -34,6 +39,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "coordinator/groups/group_coordinator.h"
 #include "coordinator/members/broker_registry.h"
 #include "coordinator/store/metadata_store.h"
 #include "coordinator/store/versioned_store.h"
@@ -77,13 +83,19 @@ class Coordinator {
   v1::DescribeClusterResponse DescribeCluster();
   absl::StatusOr<v1::AlterTopicConfigResponse> AlterTopicConfig(
       const v1::AlterTopicConfigRequest& request);
+  absl::StatusOr<v1::CreatePartitionsResponse> CreatePartitions(
+      const v1::CreatePartitionsRequest& request);
+
+  // --- runnel.v1.Groups --- (thread-safe on its own; lives as long as this)
+  groups::GroupCoordinator* groups() { return groups_.get(); }
 
   // Fences every broker whose session has expired and fails over their
   // partitions, in one commit; returns their ids.
   absl::StatusOr<std::vector<int32_t>> ExpireSessions();
 
   // The periodic work, called by the server every few hundred milliseconds:
-  // ExpireSessions, then the leader balance pass when due.
+  // expiry of group members' sessions, ExpireSessions, then the leader
+  // balance pass when due.
   absl::Status Tick();
 
   const std::string& cluster_id() const { return cluster_id_; }
@@ -93,7 +105,8 @@ class Coordinator {
   Coordinator(std::string cluster_id, const CoordinatorOptions& options,
               std::unique_ptr<store::VersionedStore> store,
               std::unique_ptr<members::BrokerRegistry> registry,
-              std::unique_ptr<topics::TopicTable> topics);
+              std::unique_ptr<topics::TopicTable> topics,
+              std::unique_ptr<groups::GroupCoordinator> groups);
 
   absl::StatusOr<std::vector<int32_t>> ExpireSessionsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Moves leadership to preferred replicas and elects leaders of partitions
@@ -110,6 +123,9 @@ class Coordinator {
   std::unique_ptr<store::VersionedStore> store_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<members::BrokerRegistry> registry_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<topics::TopicTable> topics_ ABSL_GUARDED_BY(mu_);
+  // Not guarded by mu_: thread-safe itself. Called under mu_ for topic
+  // changes (lock order mu_, then its own).
+  const std::unique_ptr<groups::GroupCoordinator> groups_;
 };
 
 }  // namespace runnel::coordinator

@@ -228,5 +228,115 @@ TEST_F(CoordinatorTest, ConcurrentCreatesGetDistinctIds) {
   EXPECT_EQ(coordinator_->ListTopics().names_size(), 8);
 }
 
+// A member of group "g" subscribed to `topic`, heartbeating until it owns
+// its assignment; returns the last response.
+v1::GroupHeartbeatResponse JoinAndSettle(groups::GroupCoordinator* groups,
+                                         const std::string& topic) {
+  v1::GroupHeartbeatRequest request;
+  request.set_group_id("g");
+  request.add_subscribed_topics(topic);
+  auto response = groups->GroupHeartbeat(request, "host");
+  EXPECT_TRUE(response.ok()) << response.status();
+  if (!response.ok()) return {};
+  request.clear_subscribed_topics();
+  request.set_member_id(response->member_id());
+  for (int i = 0; i < 2; ++i) {
+    *request.mutable_owned_partitions() = response->assignment();
+    response = groups->GroupHeartbeat(request, "host");
+    EXPECT_TRUE(response.ok()) << response.status();
+  }
+  return *response;
+}
+
+int AssignedCount(const v1::GroupHeartbeatResponse& response) {
+  int n = 0;
+  for (const v1::TopicPartitions& tp : response.assignment()) n += tp.partitions_size();
+  return n;
+}
+
+TEST_F(CoordinatorTest, CreatePartitionsGrowsTheTopicAndRebalancesGroups) {
+  Register(1);
+  Register(2);
+  ASSERT_TRUE(Create("orders", 2, 2).ok());
+  const v1::GroupHeartbeatResponse member = JoinAndSettle(coordinator_->groups(), "orders");
+  ASSERT_EQ(AssignedCount(member), 2);
+  const int64_t version = coordinator_->metadata_version();
+
+  v1::CreatePartitionsRequest request;
+  request.set_name("orders");
+  request.set_total_count(4);
+  auto grown = coordinator_->CreatePartitions(request);
+  ASSERT_TRUE(grown.ok()) << grown.status();
+  EXPECT_EQ(grown->topic().partitions_size(), 4);
+  // Brokers learn of the new partitions through the version.
+  EXPECT_EQ(coordinator_->metadata_version(), version + 1);
+  EXPECT_EQ(coordinator_->GetClusterMetadata().topics(0).partitions_size(), 4);
+  // The subscribed group rebalanced onto them.
+  const v1::GroupHeartbeatResponse after = JoinAndSettle(coordinator_->groups(), "orders");
+  EXPECT_EQ(after.generation(), member.generation() + 2);  // grown, then joined
+  v1::DescribeGroupRequest describe;
+  describe.set_group_id("g");
+  auto described = coordinator_->groups()->DescribeGroup(describe);
+  ASSERT_TRUE(described.ok());
+  int assigned = 0;
+  for (const v1::GroupMember& m : described->members()) {
+    for (const v1::TopicPartitions& tp : m.assignment()) assigned += tp.partitions_size();
+  }
+  EXPECT_EQ(assigned, 4);
+
+  request.set_total_count(4);
+  EXPECT_TRUE(absl::IsInvalidArgument(coordinator_->CreatePartitions(request).status()));
+  request.set_name("nope");
+  request.set_total_count(8);
+  EXPECT_TRUE(absl::IsNotFound(coordinator_->CreatePartitions(request).status()));
+  EXPECT_EQ(coordinator_->metadata_version(), version + 1);
+}
+
+TEST_F(CoordinatorTest, GroupOffsetsSurviveRestartWithoutBumpingTheMetadataVersion) {
+  Register(1);
+  ASSERT_TRUE(Create("orders", 1, 1).ok());
+  const v1::GroupHeartbeatResponse member = JoinAndSettle(coordinator_->groups(), "orders");
+  const int64_t version = coordinator_->metadata_version();
+  v1::CommitOffsetsRequest commit;
+  commit.set_group_id("g");
+  commit.set_member_id(member.member_id());
+  commit.set_generation(member.generation());
+  v1::PartitionOffset* offset = commit.add_offsets();
+  offset->set_topic("orders");
+  offset->set_offset(17);
+  auto committed = coordinator_->groups()->CommitOffsets(commit);
+  ASSERT_TRUE(committed.ok());
+  ASSERT_EQ(committed->results(0).error_code(), v1::ERROR_CODE_NONE);
+  EXPECT_EQ(coordinator_->metadata_version(), version);
+
+  Reopen();
+  v1::FetchOffsetsRequest fetch;
+  fetch.set_group_id("g");
+  auto fetched = coordinator_->groups()->FetchOffsets(fetch);
+  ASSERT_TRUE(fetched.ok());
+  ASSERT_EQ(fetched->offsets_size(), 1);
+  EXPECT_EQ(fetched->offsets(0).offset(), 17);
+
+  // Deleting the topic drops them; a topic re-created under the name starts
+  // without.
+  v1::DeleteTopicRequest del;
+  del.set_name("orders");
+  ASSERT_TRUE(coordinator_->DeleteTopic(del).ok());
+  ASSERT_TRUE(Create("orders", 1, 1).ok());
+  Reopen();
+  fetched = coordinator_->groups()->FetchOffsets(fetch);
+  ASSERT_TRUE(fetched.ok());
+  EXPECT_EQ(fetched->offsets_size(), 0);
+}
+
+TEST_F(CoordinatorTest, TickExpiresGroupMembers) {
+  Register(1);
+  ASSERT_TRUE(Create("orders", 1, 1).ok());
+  JoinAndSettle(coordinator_->groups(), "orders");
+  Advance(absl::Seconds(11));  // the group session timeout is 10 s by default
+  ASSERT_TRUE(coordinator_->Tick().ok());
+  EXPECT_EQ(coordinator_->groups()->ListGroups().groups_size(), 0);
+}
+
 }  // namespace
 }  // namespace runnel::coordinator

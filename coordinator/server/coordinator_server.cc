@@ -25,7 +25,8 @@ CoordinatorServer::CoordinatorServer(Coordinator* coordinator, const ServerOptio
     : coordinator_(coordinator),
       options_(options),
       coordinator_service_(coordinator),
-      admin_service_(coordinator) {}
+      admin_service_(coordinator),
+      groups_service_(coordinator) {}
 
 absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     Coordinator* coordinator, const ServerOptions& options) {
@@ -39,6 +40,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
                            &server->port_);
   builder.RegisterService(&server->coordinator_service_);
   builder.RegisterService(&server->admin_service_);
+  builder.RegisterService(&server->groups_service_);
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     server->shut_down_ = true;  // nothing to stop

@@ -1,9 +1,10 @@
 // CoordinatorServer: a running coordinator endpoint. It serves the
-// Coordinator and Admin services plus the standard gRPC health service
+// Coordinator, Admin and Groups services plus the standard gRPC health service
 // (grpc.health.v1.Health) on one address, and runs the background thread
 // that calls Coordinator::Tick (fencing brokers whose sessions expired,
-// failing their partitions over, balancing leaders). Used by the runnel-coordinator
-// binary and by in-process tests.
+// failing their partitions over, balancing leaders, removing group members
+// whose sessions expired). Used by the runnel-coordinator binary and by
+// in-process tests.
 //
 // Ownership: borrows the Coordinator, which must outlive the server; owns the
 // gRPC server and the tick thread.
@@ -59,6 +60,7 @@ class CoordinatorServer {
   ServerOptions options_;
   CoordinatorService coordinator_service_;
   AdminService admin_service_;
+  GroupsService groups_service_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
   int port_ = 0;

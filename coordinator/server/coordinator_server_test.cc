@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "proto/runnel/v1/admin.grpc.pb.h"
 #include "proto/runnel/v1/coordinator.grpc.pb.h"
+#include "proto/runnel/v1/groups.grpc.pb.h"
 
 namespace runnel::coordinator {
 namespace {
@@ -36,6 +37,7 @@ class CoordinatorServerTest : public ::testing::Test {
     channel_ = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
     coordinator_stub_ = v1::Coordinator::NewStub(channel_);
     admin_stub_ = v1::Admin::NewStub(channel_);
+    groups_stub_ = v1::Groups::NewStub(channel_);
   }
 
   void TearDown() override {
@@ -68,6 +70,7 @@ class CoordinatorServerTest : public ::testing::Test {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Coordinator::Stub> coordinator_stub_;
   std::unique_ptr<v1::Admin::Stub> admin_stub_;
+  std::unique_ptr<v1::Groups::Stub> groups_stub_;
 };
 
 TEST_F(CoordinatorServerTest, ListensOnTheChosenPort) {
@@ -254,6 +257,124 @@ TEST_F(CoordinatorServerReplicationTest, AlterPartitionThroughARealChannel) {
   ASSERT_EQ(metadata.topics_size(), 1);
   EXPECT_EQ(metadata.topics(0).partitions(0).isr_size(), 1);
   EXPECT_EQ(metadata.topics(0).partitions(0).partition_epoch(), p.partition_epoch() + 1);
+}
+
+TEST_F(CoordinatorServerReplicationTest, CreatePartitionsThroughARealChannel) {
+  v1::RegisterBrokerResponse registered;
+  ASSERT_TRUE(RegisterBroker(1, &registered).ok());
+  v1::CreateTopicResponse created;
+  ASSERT_TRUE(CreateTopic("orders", 2, 1, &created).ok());
+
+  grpc::ClientContext context;
+  v1::CreatePartitionsRequest request;
+  request.set_name("orders");
+  request.set_total_count(5);
+  v1::CreatePartitionsResponse grown;
+  grpc::Status s = admin_stub_->CreatePartitions(&context, request, &grown);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(grown.topic().partitions_size(), 5);
+
+  grpc::ClientContext again;
+  s = admin_stub_->CreatePartitions(&again, request, &grown);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(),
+            "total_count must be larger than the current partition count 5 of topic 'orders', "
+            "got 5");
+}
+
+// The Groups service is wired, maps errors, and records the caller's host
+// (or the one a forwarding broker passes).
+TEST_F(CoordinatorServerReplicationTest, GroupsThroughARealChannel) {
+  v1::RegisterBrokerResponse registered;
+  ASSERT_TRUE(RegisterBroker(1, &registered).ok());
+  v1::CreateTopicResponse created;
+  ASSERT_TRUE(CreateTopic("orders", 2, 1, &created).ok());
+
+  v1::GroupHeartbeatRequest join;
+  join.set_group_id("billing");
+  join.set_client_id("app-1");
+  join.add_subscribed_topics("orders");
+  v1::GroupHeartbeatResponse joined;
+  {
+    grpc::ClientContext context;
+    context.AddMetadata("runnel-client-host", "10.1.2.3");
+    grpc::Status s = groups_stub_->GroupHeartbeat(&context, join, &joined);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  EXPECT_EQ(joined.error_code(), v1::ERROR_CODE_NONE);
+  EXPECT_FALSE(joined.member_id().empty());
+  EXPECT_EQ(joined.generation(), 1);
+  ASSERT_EQ(joined.assignment_size(), 1);
+  EXPECT_EQ(joined.assignment(0).partitions_size(), 2);
+
+  v1::GroupHeartbeatRequest second = join;
+  second.set_client_id("app-2");
+  v1::GroupHeartbeatResponse second_joined;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(groups_stub_->GroupHeartbeat(&context, second, &second_joined).ok());
+  }
+
+  v1::CommitOffsetsRequest commit;
+  commit.set_group_id("billing");
+  commit.set_member_id(joined.member_id());
+  commit.set_generation(joined.generation());
+  v1::PartitionOffset* offset = commit.add_offsets();
+  offset->set_topic("orders");
+  offset->set_partition(0);
+  offset->set_offset(42);
+  v1::CommitOffsetsResponse committed;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(groups_stub_->CommitOffsets(&context, commit, &committed).ok());
+  }
+  ASSERT_EQ(committed.results_size(), 1);
+  EXPECT_EQ(committed.results(0).error_code(), v1::ERROR_CODE_NONE)
+      << committed.results(0).error_message();
+
+  v1::DescribeGroupRequest describe;
+  describe.set_group_id("billing");
+  v1::DescribeGroupResponse described;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(groups_stub_->DescribeGroup(&context, describe, &described).ok());
+  }
+  EXPECT_EQ(described.state(), v1::GROUP_STATE_RECONCILING);
+  EXPECT_EQ(described.generation(), 2);
+  EXPECT_EQ(described.assignor(), "cooperative-sticky");
+  ASSERT_EQ(described.members_size(), 2);
+  std::map<std::string, std::string> hosts;
+  for (const v1::GroupMember& m : described.members()) hosts[m.client_id()] = m.client_host();
+  EXPECT_EQ(hosts["app-1"], "10.1.2.3");
+  EXPECT_EQ(hosts["app-2"], "127.0.0.1");
+  ASSERT_EQ(described.offsets_size(), 1);
+  EXPECT_EQ(described.offsets(0).offset(), 42);
+
+  // Request-wide errors are gRPC statuses naming the field.
+  v1::GroupHeartbeatRequest bad = join;
+  bad.set_group_id("no spaces");
+  v1::GroupHeartbeatResponse refused;
+  {
+    grpc::ClientContext context;
+    grpc::Status s = groups_stub_->GroupHeartbeat(&context, bad, &refused);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(s.error_message().rfind("invalid group_id 'no spaces'", 0), 0u) << s.error_message();
+  }
+  {
+    grpc::ClientContext context;
+    v1::DeleteGroupResponse deleted;
+    v1::DeleteGroupRequest del;
+    del.set_group_id("billing");
+    EXPECT_EQ(groups_stub_->DeleteGroup(&context, del, &deleted).error_code(),
+              grpc::StatusCode::FAILED_PRECONDITION);
+  }
+  {
+    grpc::ClientContext context;
+    v1::ListGroupsResponse list;
+    ASSERT_TRUE(groups_stub_->ListGroups(&context, v1::ListGroupsRequest(), &list).ok());
+    ASSERT_EQ(list.groups_size(), 1);
+    EXPECT_EQ(list.groups(0).members(), 2);
+  }
 }
 
 // grpc.health.v1.Health/Check with an empty request; the response

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "common/client_host.h"
 #include "common/grpc_status.h"
 
 namespace runnel::coordinator {
@@ -74,6 +75,58 @@ grpc::Status AdminService::AlterTopicConfig(grpc::ServerContext*,
                                             const v1::AlterTopicConfigRequest* request,
                                             v1::AlterTopicConfigResponse* response) {
   return Reply(core_->AlterTopicConfig(*request), response);
+}
+
+grpc::Status AdminService::CreatePartitions(grpc::ServerContext*,
+                                            const v1::CreatePartitionsRequest* request,
+                                            v1::CreatePartitionsResponse* response) {
+  return Reply(core_->CreatePartitions(*request), response);
+}
+
+grpc::Status GroupsService::GroupHeartbeat(grpc::ServerContext* context,
+                                           const v1::GroupHeartbeatRequest* request,
+                                           v1::GroupHeartbeatResponse* response) {
+  return Reply(groups_->GroupHeartbeat(*request, ClientHost(*context)), response);
+}
+
+grpc::Status GroupsService::LeaveGroup(grpc::ServerContext*, const v1::LeaveGroupRequest* request,
+                                       v1::LeaveGroupResponse*) {
+  return ToGrpcStatus(groups_->LeaveGroup(*request));
+}
+
+grpc::Status GroupsService::CommitOffsets(grpc::ServerContext*,
+                                          const v1::CommitOffsetsRequest* request,
+                                          v1::CommitOffsetsResponse* response) {
+  return Reply(groups_->CommitOffsets(*request), response);
+}
+
+grpc::Status GroupsService::FetchOffsets(grpc::ServerContext*,
+                                         const v1::FetchOffsetsRequest* request,
+                                         v1::FetchOffsetsResponse* response) {
+  return Reply(groups_->FetchOffsets(*request), response);
+}
+
+grpc::Status GroupsService::ListGroups(grpc::ServerContext*, const v1::ListGroupsRequest*,
+                                       v1::ListGroupsResponse* response) {
+  *response = groups_->ListGroups();
+  return grpc::Status::OK;
+}
+
+grpc::Status GroupsService::DescribeGroup(grpc::ServerContext*,
+                                          const v1::DescribeGroupRequest* request,
+                                          v1::DescribeGroupResponse* response) {
+  return Reply(groups_->DescribeGroup(*request), response);
+}
+
+grpc::Status GroupsService::AlterGroupOffsets(grpc::ServerContext*,
+                                              const v1::AlterGroupOffsetsRequest* request,
+                                              v1::AlterGroupOffsetsResponse*) {
+  return ToGrpcStatus(groups_->AlterGroupOffsets(*request));
+}
+
+grpc::Status GroupsService::DeleteGroup(grpc::ServerContext*, const v1::DeleteGroupRequest* request,
+                                        v1::DeleteGroupResponse*) {
+  return ToGrpcStatus(groups_->DeleteGroup(*request));
 }
 
 }  // namespace runnel::coordinator

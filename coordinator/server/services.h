@@ -1,6 +1,7 @@
-// The coordinator's gRPC edge: runnel.v1.Coordinator (for brokers) and
-// runnel.v1.Admin, each handler forwarding to the core Coordinator and
-// mapping its absl::Status to a grpc::Status. No logic lives here.
+// The coordinator's gRPC edge: runnel.v1.Coordinator (for brokers),
+// runnel.v1.Admin and runnel.v1.Groups, each handler forwarding to the core
+// Coordinator (or its GroupCoordinator) and mapping its absl::Status to a
+// grpc::Status. No logic lives here.
 // Ownership: the services borrow the Coordinator, which must outlive them.
 // Thread-safety: thread-safe (the Coordinator is).
 #ifndef RUNNEL_COORDINATOR_SERVER_SERVICES_H_
@@ -9,6 +10,7 @@
 #include "coordinator/core/coordinator.h"
 #include "proto/runnel/v1/admin.grpc.pb.h"
 #include "proto/runnel/v1/coordinator.grpc.pb.h"
+#include "proto/runnel/v1/groups.grpc.pb.h"
 
 namespace runnel::coordinator {
 
@@ -51,9 +53,41 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status AlterTopicConfig(grpc::ServerContext* context,
                                 const v1::AlterTopicConfigRequest* request,
                                 v1::AlterTopicConfigResponse* response) override;
+  grpc::Status CreatePartitions(grpc::ServerContext* context,
+                                const v1::CreatePartitionsRequest* request,
+                                v1::CreatePartitionsResponse* response) override;
 
  private:
   Coordinator* core_;
+};
+
+class GroupsService final : public v1::Groups::Service {
+ public:
+  explicit GroupsService(Coordinator* core) : groups_(core->groups()) {}
+
+  // The member's client_host is the forwarding broker's view of the client
+  // (common/client_host.h), or the caller's address.
+  grpc::Status GroupHeartbeat(grpc::ServerContext* context,
+                              const v1::GroupHeartbeatRequest* request,
+                              v1::GroupHeartbeatResponse* response) override;
+  grpc::Status LeaveGroup(grpc::ServerContext* context, const v1::LeaveGroupRequest* request,
+                          v1::LeaveGroupResponse* response) override;
+  grpc::Status CommitOffsets(grpc::ServerContext* context, const v1::CommitOffsetsRequest* request,
+                             v1::CommitOffsetsResponse* response) override;
+  grpc::Status FetchOffsets(grpc::ServerContext* context, const v1::FetchOffsetsRequest* request,
+                            v1::FetchOffsetsResponse* response) override;
+  grpc::Status ListGroups(grpc::ServerContext* context, const v1::ListGroupsRequest* request,
+                          v1::ListGroupsResponse* response) override;
+  grpc::Status DescribeGroup(grpc::ServerContext* context, const v1::DescribeGroupRequest* request,
+                             v1::DescribeGroupResponse* response) override;
+  grpc::Status AlterGroupOffsets(grpc::ServerContext* context,
+                                 const v1::AlterGroupOffsetsRequest* request,
+                                 v1::AlterGroupOffsetsResponse* response) override;
+  grpc::Status DeleteGroup(grpc::ServerContext* context, const v1::DeleteGroupRequest* request,
+                           v1::DeleteGroupResponse* response) override;
+
+ private:
+  groups::GroupCoordinator* groups_;
 };
 
 }  // namespace runnel::coordinator

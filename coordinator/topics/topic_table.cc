@@ -22,6 +22,21 @@ absl::Status ValidateSpec(const TopicSpec& spec, int32_t* replication_factor) {
   return ValidateTopicConfigs(spec.configs, *rf);
 }
 
+// Appends partitions with the given replicas, numbered from the topic's
+// current count: led by their first replica, at epoch 0, with every replica in
+// sync.
+void AddPartitions(const std::vector<std::vector<int32_t>>& placement, v1::TopicInfo* info) {
+  for (const std::vector<int32_t>& replicas : placement) {
+    v1::PartitionInfo* partition = info->add_partitions();
+    partition->set_partition(info->partitions_size() - 1);
+    partition->set_leader(replicas.front());
+    partition->set_leader_epoch(0);
+    partition->mutable_replicas()->Add(replicas.begin(), replicas.end());
+    partition->mutable_isr()->Add(replicas.begin(), replicas.end());
+    partition->set_partition_epoch(0);
+  }
+}
+
 v1::TopicInfo NewTopic(const TopicSpec& spec, uint64_t topic_id, int32_t replication_factor,
                        const std::vector<std::vector<int32_t>>& placement) {
   v1::TopicInfo info;
@@ -29,15 +44,7 @@ v1::TopicInfo NewTopic(const TopicSpec& spec, uint64_t topic_id, int32_t replica
   info.set_topic_id(topic_id);
   info.set_replication_factor(replication_factor);
   info.mutable_configs()->insert(spec.configs.begin(), spec.configs.end());
-  for (size_t p = 0; p < placement.size(); ++p) {
-    v1::PartitionInfo* partition = info.add_partitions();
-    partition->set_partition(static_cast<int32_t>(p));
-    partition->set_leader(placement[p].front());
-    partition->set_leader_epoch(0);
-    partition->mutable_replicas()->Add(placement[p].begin(), placement[p].end());
-    partition->mutable_isr()->Add(placement[p].begin(), placement[p].end());
-    partition->set_partition_epoch(0);
-  }
+  AddPartitions(placement, &info);
   return info;
 }
 
@@ -72,18 +79,8 @@ absl::StatusOr<v1::TopicInfo> TopicTable::Create(const TopicSpec& spec,
   if (absl::Status s = ValidateSpec(spec, &rf); !s.ok()) return s;
   if (topics_.count(spec.name) > 0) return TopicExistsError(spec.name);
 
-  const std::map<int32_t, BrokerLoad> load = LoadByBroker();
-  std::vector<placement::Candidate> candidates;
-  for (const v1::BrokerInfo& b : live_brokers) {
-    placement::Candidate c{b.id(), b.rack(), 0, 0};
-    if (auto it = load.find(b.id()); it != load.end()) {
-      c.leaders = it->second.led;
-      c.replicas = it->second.led + it->second.followed;
-    }
-    candidates.push_back(std::move(c));
-  }
   absl::StatusOr<std::vector<std::vector<int32_t>>> placement =
-      placement::PlaceReplicas(spec.partitions, rf, std::move(candidates));
+      Place(spec.partitions, rf, live_brokers);
   if (!placement.ok()) return placement.status();
 
   v1::TopicInfo info = NewTopic(spec, next_topic_id_, rf, *placement);
@@ -95,6 +92,28 @@ absl::StatusOr<v1::TopicInfo> TopicTable::Create(const TopicSpec& spec,
   names_by_id_[info.topic_id()] = spec.name;
   topics_[spec.name] = info;
   return info;
+}
+
+absl::StatusOr<v1::TopicInfo> TopicTable::CreatePartitions(
+    const std::string& name, int32_t total_count, const std::vector<v1::BrokerInfo>& live_brokers) {
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return TopicNotFoundError(name);
+  const int32_t current = it->second.partitions_size();
+  if (total_count <= current) return PartitionCountNotGrowingError(name, current, total_count);
+  if (total_count > kMaxPartitions) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("total_count must be <= ", kMaxPartitions, ", got ", total_count));
+  }
+  absl::StatusOr<std::vector<std::vector<int32_t>>> placement =
+      Place(total_count - current, it->second.replication_factor(), live_brokers);
+  if (!placement.ok()) return placement.status();
+  v1::TopicInfo grown = it->second;
+  AddPartitions(*placement, &grown);
+  store::WriteBatch batch;
+  batch.Put(store::TopicKey(name), grown.SerializeAsString());
+  if (absl::Status s = store_->Commit(std::move(batch)); !s.ok()) return s;
+  it->second = grown;
+  return grown;
 }
 
 absl::Status TopicTable::Delete(const std::string& name) {
@@ -139,6 +158,22 @@ absl::StatusOr<v1::TopicInfo> TopicTable::AlterConfigs(
   if (absl::Status s = store_->Commit(std::move(batch)); !s.ok()) return s;
   it->second = altered;
   return altered;
+}
+
+absl::StatusOr<std::vector<std::vector<int32_t>>> TopicTable::Place(
+    int32_t partitions, int32_t replication_factor,
+    const std::vector<v1::BrokerInfo>& live_brokers) const {
+  const std::map<int32_t, BrokerLoad> load = LoadByBroker();
+  std::vector<placement::Candidate> candidates;
+  for (const v1::BrokerInfo& b : live_brokers) {
+    placement::Candidate c{b.id(), b.rack(), 0, 0};
+    if (auto it = load.find(b.id()); it != load.end()) {
+      c.leaders = it->second.led;
+      c.replicas = it->second.led + it->second.followed;
+    }
+    candidates.push_back(std::move(c));
+  }
+  return placement::PlaceReplicas(partitions, replication_factor, std::move(candidates));
 }
 
 std::vector<PartitionState> TopicTable::Plan(const PartitionChange& change) const {

@@ -68,6 +68,15 @@ class TopicTable {
   absl::StatusOr<v1::TopicInfo> Create(const TopicSpec& spec,
                                        const std::vector<v1::BrokerInfo>& live_brokers);
 
+  // Grows topic `name` to `total_count` partitions, placing the new ones on
+  // `live_brokers` as Create does, and persists it (a metadata version bump,
+  // so brokers learn of them). Existing partitions are untouched. NotFound
+  // for an unknown topic; InvalidArgument unless total_count is larger than
+  // the current count (and at most kMaxPartitions); FailedPrecondition for
+  // fewer live brokers than the replication factor.
+  absl::StatusOr<v1::TopicInfo> CreatePartitions(const std::string& name, int32_t total_count,
+                                                 const std::vector<v1::BrokerInfo>& live_brokers);
+
   // NotFound if there is no such topic.
   absl::Status Delete(const std::string& name);
 
@@ -122,6 +131,12 @@ class TopicTable {
   std::map<int32_t, BrokerLoad> LoadByBroker() const;
 
  private:
+  // Replicas for `partitions` new partitions on `live_brokers`, counting the
+  // load they already carry.
+  absl::StatusOr<std::vector<std::vector<int32_t>>> Place(
+      int32_t partitions, int32_t replication_factor,
+      const std::vector<v1::BrokerInfo>& live_brokers) const;
+
   TopicTable(store::VersionedStore* store, uint64_t next_topic_id)
       : store_(store), next_topic_id_(next_topic_id) {}
 

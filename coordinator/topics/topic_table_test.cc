@@ -368,6 +368,60 @@ TEST_F(TopicTableTest, FailedPersistChangesNothing) {
   EXPECT_EQ(table_->Create(Spec("t", 1), LiveBrokers(1))->topic_id(), 2u);
 }
 
+TEST_F(TopicTableTest, CreatePartitionsAppendsPlacedPartitionsDurably) {
+  auto created = table_->Create(Spec("orders", 2, 2), LiveBrokers(3));
+  ASSERT_TRUE(created.ok());
+  const int64_t version = vstore_->version();
+  auto grown = table_->CreatePartitions("orders", 5, LiveBrokers(3));
+  ASSERT_TRUE(grown.ok()) << grown.status();
+  EXPECT_EQ(vstore_->version(), version + 1);
+  ASSERT_EQ(grown->partitions_size(), 5);
+  for (int p = 0; p < 2; ++p) {
+    EXPECT_EQ(grown->partitions(p).SerializeAsString(), created->partitions(p).SerializeAsString());
+  }
+  for (int p = 2; p < 5; ++p) {
+    const v1::PartitionInfo& info = grown->partitions(p);
+    EXPECT_EQ(info.partition(), p);
+    ASSERT_EQ(info.replicas_size(), 2);
+    EXPECT_NE(info.replicas(0), info.replicas(1));
+    EXPECT_EQ(info.leader(), info.replicas(0));
+    EXPECT_EQ(info.isr_size(), 2);
+    EXPECT_EQ(info.leader_epoch(), 0);
+  }
+  // Leaders spread over the brokers, counting the existing partitions:
+  // 5 partitions over 3 brokers lead 2, 2, 1.
+  std::map<int32_t, int> led;
+  for (const v1::PartitionInfo& info : grown->partitions()) ++led[info.leader()];
+  EXPECT_EQ(led.size(), 3u);
+  for (const auto& [broker, n] : led) EXPECT_LE(n, 2) << broker;
+  Reopen();
+  EXPECT_EQ(table_->Describe("orders")->SerializeAsString(), grown->SerializeAsString());
+}
+
+TEST_F(TopicTableTest, CreatePartitionsRefusals) {
+  ASSERT_TRUE(table_->Create(Spec("orders", 3, 2), LiveBrokers(2)).ok());
+  const int64_t version = vstore_->version();
+  auto s = table_->CreatePartitions("nope", 4, LiveBrokers(2)).status();
+  EXPECT_TRUE(absl::IsNotFound(s)) << s;
+  s = table_->CreatePartitions("orders", 3, LiveBrokers(2)).status();
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_EQ(s.message(),
+            "total_count must be larger than the current partition count 3 of topic 'orders', "
+            "got 3");
+  EXPECT_TRUE(
+      absl::IsInvalidArgument(table_->CreatePartitions("orders", 1, LiveBrokers(2)).status()));
+  s = table_->CreatePartitions("orders", 10001, LiveBrokers(2)).status();
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_EQ(s.message(), "total_count must be <= 10000, got 10001");
+  s = table_->CreatePartitions("orders", 4, LiveBrokers(1)).status();
+  EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
+  faulty_.set_fail_writes(true);
+  EXPECT_FALSE(table_->CreatePartitions("orders", 4, LiveBrokers(2)).ok());
+  faulty_.set_fail_writes(false);
+  EXPECT_EQ(table_->Describe("orders")->partitions_size(), 3);
+  EXPECT_EQ(vstore_->version(), version);
+}
+
 TEST_F(TopicTableTest, CorruptRecordRefusesToLoad) {
   ASSERT_TRUE(table_->Create(Spec("t", 1), LiveBrokers(1)).ok());
   ASSERT_TRUE(mem_.Put("topic/u", *mem_.Get("topic/t")).ok());  // names t, stored as u
