@@ -1,10 +1,14 @@
 #include "client/admin.h"
 
 #include <algorithm>
+#include <set>
 #include <utility>
 
 #include "client/errors.h"
+#include "client/group_membership.h"
+#include "client/rpc.h"
 #include "proto/runnel/v1/admin.grpc.pb.h"
+#include "proto/runnel/v1/groups.grpc.pb.h"
 
 namespace runnel::client {
 
@@ -15,19 +19,15 @@ Admin::Admin(ClientOptions options)
 
 Admin::Admin(std::shared_ptr<MetadataCache> metadata) : metadata_(std::move(metadata)) {}
 
-template <typename Request, typename Response, typename Method>
-absl::StatusOr<Response> Admin::Call(Method method, const Request& request) {
+template <typename Stub, typename Request, typename Response>
+absl::StatusOr<Response> Admin::Call(grpc::Status (Stub::*method)(grpc::ClientContext*,
+                                                                  const Request&, Response*),
+                                     const Request& request) {
   // Probing first gives the short connect timeout and a clear message for an
   // unreachable bootstrap, instead of a 30 s request deadline.
   if (absl::Status s = metadata_->CheckBootstrap(); !s.ok()) return s;
   const ClientOptions& options = metadata_->options();
-  std::unique_ptr<v1::Admin::Stub> stub = v1::Admin::NewStub(metadata_->Channel(options.bootstrap));
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + options.request_timeout));
-  Response response;
-  grpc::Status status = ((*stub).*method)(&context, request, &response);
-  if (!status.ok()) return FromGrpcStatus(status);
-  return response;
+  return UnaryCall(metadata_->Channel(options.bootstrap), method, request, options.request_timeout);
 }
 
 absl::StatusOr<v1::CreateTopicResponse> Admin::CreateTopic(
@@ -38,20 +38,19 @@ absl::StatusOr<v1::CreateTopicResponse> Admin::CreateTopic(
   request.set_partitions(partitions);
   request.set_replication_factor(replication_factor);
   for (const auto& [key, value] : configs) (*request.mutable_configs())[key] = value;
-  auto response = Call<v1::CreateTopicRequest, v1::CreateTopicResponse>(
-      &v1::Admin::Stub::CreateTopic, request);
-  if (response.ok()) AwaitTopicVisible(name);
+  auto response = Call(&v1::Admin::Stub::CreateTopic, request);
+  if (response.ok()) AwaitTopicVisible(name, partitions);
   return response;
 }
 
-void Admin::AwaitTopicVisible(const std::string& name) {
+void Admin::AwaitTopicVisible(const std::string& name, int32_t partitions) {
   const ClientOptions& options = metadata_->options();
   const absl::Time deadline = absl::Now() + options.topic_propagation_timeout;
   for (int attempt = 0; absl::Now() < deadline; ++attempt) {
     metadata_->Invalidate(name);
     absl::StatusOr<v1::TopicInfo> topic = metadata_->Topic(name);
     if (topic.ok()) {
-      bool all_led = topic->partitions_size() > 0;
+      bool all_led = topic->partitions_size() > 0 && topic->partitions_size() >= partitions;
       for (const v1::PartitionInfo& p : topic->partitions()) all_led &= p.leader() >= 0;
       if (all_led) return;
     }
@@ -62,27 +61,23 @@ void Admin::AwaitTopicVisible(const std::string& name) {
 absl::StatusOr<v1::DeleteTopicResponse> Admin::DeleteTopic(const std::string& name) {
   v1::DeleteTopicRequest request;
   request.set_name(name);
-  auto response = Call<v1::DeleteTopicRequest, v1::DeleteTopicResponse>(
-      &v1::Admin::Stub::DeleteTopic, request);
+  auto response = Call(&v1::Admin::Stub::DeleteTopic, request);
   metadata_->Invalidate(name);
   return response;
 }
 
 absl::StatusOr<v1::ListTopicsResponse> Admin::ListTopics() {
-  return Call<v1::ListTopicsRequest, v1::ListTopicsResponse>(&v1::Admin::Stub::ListTopics,
-                                                             v1::ListTopicsRequest());
+  return Call(&v1::Admin::Stub::ListTopics, v1::ListTopicsRequest());
 }
 
 absl::StatusOr<v1::DescribeTopicResponse> Admin::DescribeTopic(const std::string& name) {
   v1::DescribeTopicRequest request;
   request.set_name(name);
-  return Call<v1::DescribeTopicRequest, v1::DescribeTopicResponse>(
-      &v1::Admin::Stub::DescribeTopic, request);
+  return Call(&v1::Admin::Stub::DescribeTopic, request);
 }
 
 absl::StatusOr<v1::DescribeClusterResponse> Admin::DescribeCluster() {
-  return Call<v1::DescribeClusterRequest, v1::DescribeClusterResponse>(
-      &v1::Admin::Stub::DescribeCluster, v1::DescribeClusterRequest());
+  return Call(&v1::Admin::Stub::DescribeCluster, v1::DescribeClusterRequest());
 }
 
 absl::StatusOr<v1::AlterTopicConfigResponse> Admin::AlterTopicConfig(
@@ -92,11 +87,65 @@ absl::StatusOr<v1::AlterTopicConfigResponse> Admin::AlterTopicConfig(
   request.set_name(name);
   request.mutable_set()->insert(set.begin(), set.end());
   for (const std::string& key : reset) request.add_reset(key);
-  auto response = Call<v1::AlterTopicConfigRequest, v1::AlterTopicConfigResponse>(
-      &v1::Admin::Stub::AlterTopicConfig, request);
+  auto response = Call(&v1::Admin::Stub::AlterTopicConfig, request);
   // The cached TopicInfo carries the old configs.
   if (response.ok()) metadata_->Invalidate(name);
   return response;
+}
+
+absl::StatusOr<v1::CreatePartitionsResponse> Admin::CreatePartitions(const std::string& name,
+                                                                     int32_t total_count) {
+  v1::CreatePartitionsRequest request;
+  request.set_name(name);
+  request.set_total_count(total_count);
+  auto response = Call(&v1::Admin::Stub::CreatePartitions, request);
+  if (response.ok()) AwaitTopicVisible(name, total_count);
+  return response;
+}
+
+absl::StatusOr<std::map<TopicPartition, int64_t>> Admin::ListOffsets(
+    const std::vector<OffsetQuery>& queries) {
+  return client::ListOffsets(*metadata_, queries);
+}
+
+absl::StatusOr<v1::ListGroupsResponse> Admin::ListGroups() {
+  return Call(&v1::Groups::Stub::ListGroups, v1::ListGroupsRequest());
+}
+
+absl::StatusOr<v1::DescribeGroupResponse> Admin::DescribeGroup(const std::string& group_id) {
+  v1::DescribeGroupRequest request;
+  request.set_group_id(group_id);
+  return Call(&v1::Groups::Stub::DescribeGroup, request);
+}
+
+absl::StatusOr<std::map<TopicPartition, int64_t>> Admin::FetchGroupOffsets(
+    const std::string& group_id, const std::vector<TopicPartition>& partitions) {
+  v1::FetchOffsetsRequest request;
+  request.set_group_id(group_id);
+  const std::set<TopicPartition> wanted(partitions.begin(), partitions.end());
+  TopicPartitionsToProto(wanted, request.mutable_partitions());
+  auto response = Call(&v1::Groups::Stub::FetchOffsets, request);
+  if (!response.ok()) return response.status();
+  std::map<TopicPartition, int64_t> out;
+  for (const TopicPartition& tp : wanted) out[tp] = -1;
+  for (const v1::PartitionOffset& o : response->offsets()) {
+    out[{o.topic(), o.partition()}] = o.offset();
+  }
+  return out;
+}
+
+absl::Status Admin::AlterGroupOffsets(const std::string& group_id,
+                                      const std::map<TopicPartition, int64_t>& offsets) {
+  v1::AlterGroupOffsetsRequest request;
+  request.set_group_id(group_id);
+  OffsetsToProto(offsets, request.mutable_offsets());
+  return Call(&v1::Groups::Stub::AlterGroupOffsets, request).status();
+}
+
+absl::Status Admin::DeleteGroup(const std::string& group_id) {
+  v1::DeleteGroupRequest request;
+  request.set_group_id(group_id);
+  return Call(&v1::Groups::Stub::DeleteGroup, request).status();
 }
 
 }  // namespace runnel::client

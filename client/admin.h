@@ -1,12 +1,16 @@
-// Admin: topic and cluster administration through the bootstrap broker's
-// Admin service (every broker forwards it to the coordinator). Results are
-// the proto responses; failures are the server's gRPC status as an
+// Admin: topic, consumer group and cluster administration through the
+// bootstrap broker's Admin and Groups services (every broker forwards them
+// to the coordinator), plus ListOffsets on the partitions' leaders. Results
+// are the proto responses; failures are the server's gRPC status as an
 // absl::Status with its message, or BootstrapUnreachable.
 //
 // Thread-safety: thread-safe (each call is independent; the shared
 // MetadataCache is thread-safe).
 #ifndef RUNNEL_CLIENT_ADMIN_H_
 #define RUNNEL_CLIENT_ADMIN_H_
+
+#include <grpcpp/client_context.h>
+#include <grpcpp/support/status.h>
 
 #include <cstdint>
 #include <map>
@@ -16,9 +20,12 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "client/list_offsets.h"
 #include "client/metadata_cache.h"
 #include "client/options.h"
+#include "client/types.h"
 #include "proto/runnel/v1/admin.pb.h"
+#include "proto/runnel/v1/groups.pb.h"
 
 namespace runnel::client {
 
@@ -54,15 +61,54 @@ class Admin {
       const std::string& name, const std::map<std::string, std::string>& set,
       const std::vector<std::string>& reset = {});
 
+  // Grows topic `name` to `total_count` partitions, then waits up to
+  // topic_propagation_timeout for the bootstrap broker's metadata to show
+  // them led (as CreateTopic). NOT_FOUND for an unknown topic;
+  // INVALID_ARGUMENT unless total_count exceeds the current count.
+  absl::StatusOr<runnel::v1::CreatePartitionsResponse> CreatePartitions(const std::string& name,
+                                                                        int32_t total_count);
+
+  // The offset each query finds on its partition's leader (list_offsets.h),
+  // e.g. log end offsets for consumer lag.
+  absl::StatusOr<std::map<TopicPartition, int64_t>> ListOffsets(
+      const std::vector<OffsetQuery>& queries);
+
+  // --- Consumer groups ---
+
+  // Every group the coordinator knows, sorted by id.
+  absl::StatusOr<runnel::v1::ListGroupsResponse> ListGroups();
+
+  // State, generation, members with their assignments, committed offsets.
+  // NOT_FOUND for an unknown group.
+  absl::StatusOr<runnel::v1::DescribeGroupResponse> DescribeGroup(const std::string& group_id);
+
+  // The group's committed offsets for `partitions` (-1 where none), or every
+  // committed offset when `partitions` is empty.
+  absl::StatusOr<std::map<TopicPartition, int64_t>> FetchGroupOffsets(
+      const std::string& group_id, const std::vector<TopicPartition>& partitions = {});
+
+  // Sets committed offsets by hand (creating the group if unknown).
+  // FAILED_PRECONDITION while the group has live members; INVALID_ARGUMENT
+  // for a negative offset or an unknown topic or partition.
+  absl::Status AlterGroupOffsets(const std::string& group_id,
+                                 const std::map<TopicPartition, int64_t>& offsets);
+
+  // Deletes a group and its offsets. FAILED_PRECONDITION while it has live
+  // members; NOT_FOUND for an unknown group.
+  absl::Status DeleteGroup(const std::string& group_id);
+
   MetadataCache& metadata() { return *metadata_; }
 
  private:
-  // Runs one Admin RPC on the bootstrap broker with request_timeout.
-  template <typename Request, typename Response, typename Method>
-  absl::StatusOr<Response> Call(Method method, const Request& request);
+  // Runs one Admin or Groups RPC on the bootstrap broker with request_timeout.
+  template <typename Stub, typename Request, typename Response>
+  absl::StatusOr<Response> Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&,
+                                                             Response*),
+                                const Request& request);
 
-  // Polls the bootstrap broker's metadata until `name` is there with leaders.
-  void AwaitTopicVisible(const std::string& name);
+  // Polls the bootstrap broker's metadata until `name` is there with at
+  // least `partitions` partitions, all led.
+  void AwaitTopicVisible(const std::string& name, int32_t partitions);
 
   std::shared_ptr<MetadataCache> metadata_;
 };

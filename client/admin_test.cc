@@ -1,5 +1,7 @@
 #include "client/admin.h"
 
+#include <map>
+
 #include "client/errors.h"
 #include "client/testing/fake_cluster.h"
 #include "gtest/gtest.h"
@@ -66,6 +68,72 @@ TEST(AdminTest, AlterTopicConfigSetsResetsAndRefreshesTheCache) {
   auto missing = admin.AlterTopicConfig("nope", {{"retention.ms", "1"}});
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(missing.status().message(), "topic 'nope' not found");
+}
+
+TEST(AdminTest, CreatePartitionsGrowsATopicVisibly) {
+  FakeCluster cluster(2);
+  Admin admin(cluster.Options());
+  ASSERT_TRUE(admin.CreateTopic("orders", 2).ok());
+  ASSERT_TRUE(admin.metadata().Topic("orders").ok());  // cached with 2 partitions
+  auto grown = admin.CreatePartitions("orders", 5);
+  ASSERT_TRUE(grown.ok()) << grown.status();
+  EXPECT_EQ(grown->topic().partitions_size(), 5);
+  EXPECT_EQ(admin.metadata().Topic("orders")->partitions_size(), 5);
+  EXPECT_TRUE(admin.metadata().Leader("orders", 4).ok());
+  auto shrink = admin.CreatePartitions("orders", 3);
+  EXPECT_EQ(shrink.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(admin.CreatePartitions("nope", 3).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(AdminTest, ListOffsetsOnTheLeaders) {
+  FakeCluster cluster(2);
+  cluster.CreateTopic("t", 2);
+  cluster.Append("t", 0, {"a", "b"}, 1000);
+  cluster.Append("t", 1, {"c"}, 3000);
+  Admin admin(cluster.Options());
+  auto found = admin.ListOffsets({{{"t", 0}, runnel::v1::OFFSET_SPEC_LATEST},
+                                  {{"t", 1}, runnel::v1::OFFSET_SPEC_EARLIEST},
+                                  {{"t", 1}, runnel::v1::OFFSET_SPEC_TIMESTAMP, 5000}});
+  ASSERT_TRUE(found.ok()) << found.status();
+  // A partition asked twice gets its last query's answer.
+  EXPECT_EQ(*found, (std::map<TopicPartition, int64_t>{{{"t", 0}, 2}, {{"t", 1}, 1}}));
+  EXPECT_EQ(admin.ListOffsets({{{"t", 9}}}).status().message(),
+            "partition 9 out of range for topic 't' (2 partitions: 0-1)");
+}
+
+TEST(AdminTest, GroupOffsetsListDescribeAndDelete) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 2);
+  Admin admin(cluster.Options());
+  auto empty = admin.ListGroups();
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_EQ(empty->groups_size(), 0);
+  EXPECT_EQ(admin.DescribeGroup("g").status().code(), absl::StatusCode::kNotFound);
+
+  ASSERT_TRUE(admin.AlterGroupOffsets("g", {{{"t", 0}, 5}, {{"t", 1}, 7}}).ok());
+  auto offsets = admin.FetchGroupOffsets("g");
+  ASSERT_TRUE(offsets.ok()) << offsets.status();
+  EXPECT_EQ(*offsets, (std::map<TopicPartition, int64_t>{{{"t", 0}, 5}, {{"t", 1}, 7}}));
+  auto some = admin.FetchGroupOffsets("g", {{"t", 1}, {"other", 0}});
+  ASSERT_TRUE(some.ok());
+  EXPECT_EQ(*some, (std::map<TopicPartition, int64_t>{{{"other", 0}, -1}, {{"t", 1}, 7}}));
+  EXPECT_EQ(admin.AlterGroupOffsets("g", {{{"t", 0}, -1}}).code(),
+            absl::StatusCode::kInvalidArgument);
+
+  auto list = admin.ListGroups();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->groups_size(), 1);
+  EXPECT_EQ(list->groups(0).group_id(), "g");
+  EXPECT_EQ(list->groups(0).state(), runnel::v1::GROUP_STATE_EMPTY);
+  auto described = admin.DescribeGroup("g");
+  ASSERT_TRUE(described.ok());
+  EXPECT_EQ(described->offsets_size(), 2);
+  EXPECT_EQ(described->members_size(), 0);
+
+  ASSERT_TRUE(admin.DeleteGroup("g").ok());
+  EXPECT_EQ(admin.DeleteGroup("g").code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(*admin.FetchGroupOffsets("g", {{"t", 0}}),
+            (std::map<TopicPartition, int64_t>{{{"t", 0}, -1}}));
 }
 
 TEST(AdminTest, DescribeCluster) {

@@ -155,6 +155,26 @@ TEST(ConsumerTest, RidesOutABriefBrokerOutage) {
   EXPECT_EQ(Values(PollN(consumer, 1)), (std::vector<std::string>{"x"}));
 }
 
+TEST(ConsumerTest, ShortPollsDoNotRetryFasterThanTheBackoff) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 1);
+  ConsumerOptions options = Options(cluster);
+  options.client.retry_backoff = absl::Milliseconds(40);
+  options.client.retry_backoff_max = absl::Milliseconds(40);
+  options.client.max_retries = 8;  // 8 backoffs: 320 ms
+  Consumer consumer(options);
+  ASSERT_TRUE(consumer.Assign({{"t", 0, StartOffset::Earliest()}}).ok());
+  cluster.SetBrokerDown(1, true);
+  const absl::Time until = absl::Now() + absl::Milliseconds(150);
+  while (absl::Now() < until) {
+    absl::StatusOr<std::vector<ConsumerRecord>> got = consumer.Poll(absl::Milliseconds(1));
+    ASSERT_TRUE(got.ok()) << got.status();
+  }
+  cluster.SetBrokerDown(1, false);
+  cluster.Append("t", 0, {"x"});
+  EXPECT_EQ(Values(PollN(consumer, 1)), (std::vector<std::string>{"x"}));
+}
+
 TEST(ConsumerTest, PersistentRetriableErrorsSurfaceAfterMaxRetries) {
   FakeCluster cluster(1);
   cluster.CreateTopic("t", 1);
@@ -259,6 +279,24 @@ TEST(ConsumerTest, APrefetchOutlastingPollIsKept) {
   // ...and new data still arrives through it.
   cluster.Append("t", 0, {"b"});
   EXPECT_EQ(Values(PollN(consumer, 1)), (std::vector<std::string>{"b"}));
+}
+
+TEST(ConsumerTest, SeeksByTimestampAndToTheEnds) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 1);
+  cluster.Append("t", 0, {"a", "b"}, /*timestamp_ms=*/1000);
+  cluster.Append("t", 0, {"c"}, /*timestamp_ms=*/2000);
+  Consumer consumer(Options(cluster));
+  ASSERT_TRUE(consumer.Assign({{"t", 0, StartOffset::Latest()}}).ok());
+  ASSERT_TRUE(consumer.SeekToTimestamp(1500).ok());
+  EXPECT_EQ(*consumer.Position({"t", 0}), 2);
+  ASSERT_TRUE(consumer.SeekToTimestamp(5000, {{"t", 0}}).ok());
+  EXPECT_EQ(*consumer.Position({"t", 0}), 3);  // no later record: the log end
+  ASSERT_TRUE(consumer.SeekToBeginning().ok());
+  EXPECT_EQ(*consumer.Position({"t", 0}), 0);
+  ASSERT_TRUE(consumer.SeekToEnd({{"t", 0}}).ok());
+  EXPECT_EQ(*consumer.Position({"t", 0}), 3);
+  EXPECT_EQ(consumer.SeekToEnd({{"t", 1}}).code(), absl::StatusCode::kNotFound);
 }
 
 TEST(ConsumerTest, RoundTripWithTheProducer) {

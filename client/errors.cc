@@ -34,6 +34,9 @@ absl::StatusCode StatusCodeFor(ErrorCode code) {
       return absl::StatusCode::kInvalidArgument;
     case runnel::v1::ERROR_CODE_STORAGE_ERROR:
       return absl::StatusCode::kInternal;
+    case runnel::v1::ERROR_CODE_UNKNOWN_MEMBER_ID:
+    case runnel::v1::ERROR_CODE_STALE_GENERATION:
+      return absl::StatusCode::kAborted;
     default:
       return absl::StatusCode::kUnknown;
   }
@@ -66,6 +69,10 @@ const char* Describe(ErrorCode code) {
       return "request timed out";
     case runnel::v1::ERROR_CODE_STORAGE_ERROR:
       return "broker storage error";
+    case runnel::v1::ERROR_CODE_UNKNOWN_MEMBER_ID:
+      return "not a member of the group (removed after its session timeout?)";
+    case runnel::v1::ERROR_CODE_STALE_GENERATION:
+      return "partition no longer owned by this member (the group rebalanced)";
     default:
       return "unknown broker error";
   }
@@ -125,8 +132,17 @@ bool NeedsMetadataRefresh(ErrorCode code) {
 bool IsRetriable(const absl::Status& status) {
   ErrorCode code = ErrorCodeOf(status);
   if (code != runnel::v1::ERROR_CODE_NONE) return IsRetriable(code);
-  return status.code() == absl::StatusCode::kUnavailable ||
-         status.code() == absl::StatusCode::kDeadlineExceeded;
+  return IsTransportFailure(status);
+}
+
+bool IsTransportFailure(const absl::Status& status) {
+  return ErrorCodeOf(status) == runnel::v1::ERROR_CODE_NONE &&
+         (status.code() == absl::StatusCode::kUnavailable ||
+          status.code() == absl::StatusCode::kDeadlineExceeded);
+}
+
+absl::Status WithContext(const absl::Status& status, absl::string_view what) {
+  return absl::Status(status.code(), absl::StrCat(what, ": ", status.message()));
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {

@@ -28,8 +28,10 @@ namespace runnel::client {
 //   UNKNOWN_TOPIC_OR_PARTITION -> NOT_FOUND       OFFSET_OUT_OF_RANGE -> OUT_OF_RANGE
 //   NOT_LEADER, LEADER_NOT_AVAILABLE, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH,
 //   NOT_ENOUGH_REPLICAS -> UNAVAILABLE            REQUEST_TIMED_OUT -> DEADLINE_EXCEEDED
-//   CORRUPT_BATCH -> DATA_LOSS                    BATCH_TOO_LARGE, INVALID_REQUEST -> INVALID_ARGUMENT
-//   STORAGE_ERROR -> INTERNAL                     UNKNOWN and anything else -> UNKNOWN
+//   CORRUPT_BATCH -> DATA_LOSS                    BATCH_TOO_LARGE, INVALID_REQUEST ->
+//   INVALID_ARGUMENT STORAGE_ERROR -> INTERNAL                     UNKNOWN and anything else ->
+//   UNKNOWN UNKNOWN_MEMBER_ID, STALE_GENERATION -> ABORTED (a consumer group rebalanced under the
+//   caller)
 absl::Status PartitionError(runnel::v1::ErrorCode code, absl::string_view message,
                             absl::string_view topic, int32_t partition);
 
@@ -47,6 +49,13 @@ bool NeedsMetadataRefresh(runnel::v1::ErrorCode code);
 // A status is retriable if it carries a retriable ErrorCode, or if it has no
 // ErrorCode and is UNAVAILABLE or DEADLINE_EXCEEDED (a transport failure).
 bool IsRetriable(const absl::Status& status);
+
+// UNAVAILABLE or DEADLINE_EXCEEDED without an ErrorCode: the call did not
+// reach a server that could answer it (connection refused, timeout).
+bool IsTransportFailure(const absl::Status& status);
+
+// `status` with "<what>: " before its message (same code, no payload).
+absl::Status WithContext(const absl::Status& status, absl::string_view what);
 
 // gRPC status -> absl status (the codes correspond one to one).
 absl::Status FromGrpcStatus(const grpc::Status& status);

@@ -26,6 +26,8 @@ TEST(PartitionErrorTest, MapsEveryCodeToItsStatusCode) {
       {v1::ERROR_CODE_LEADER_NOT_AVAILABLE, absl::StatusCode::kUnavailable},
       {v1::ERROR_CODE_REQUEST_TIMED_OUT, absl::StatusCode::kDeadlineExceeded},
       {v1::ERROR_CODE_STORAGE_ERROR, absl::StatusCode::kInternal},
+      {v1::ERROR_CODE_UNKNOWN_MEMBER_ID, absl::StatusCode::kAborted},
+      {v1::ERROR_CODE_STALE_GENERATION, absl::StatusCode::kAborted},
   };
   for (const auto& [code, expected] : cases) {
     absl::Status s = PartitionError(code, "msg", "t", 0);
@@ -62,7 +64,8 @@ TEST(IsRetriableTest, Codes) {
   for (v1::ErrorCode c :
        {v1::ERROR_CODE_NONE, v1::ERROR_CODE_UNKNOWN, v1::ERROR_CODE_OFFSET_OUT_OF_RANGE,
         v1::ERROR_CODE_CORRUPT_BATCH, v1::ERROR_CODE_BATCH_TOO_LARGE,
-        v1::ERROR_CODE_INVALID_REQUEST, v1::ERROR_CODE_STORAGE_ERROR}) {
+        v1::ERROR_CODE_INVALID_REQUEST, v1::ERROR_CODE_STORAGE_ERROR,
+        v1::ERROR_CODE_UNKNOWN_MEMBER_ID, v1::ERROR_CODE_STALE_GENERATION}) {
     EXPECT_FALSE(IsRetriable(c)) << v1::ErrorCode_Name(c);
   }
 }

@@ -12,14 +12,6 @@
 #include "proto/runnel/v1/broker.grpc.pb.h"
 
 namespace runnel::client {
-namespace {
-
-bool IsTransportFailure(const absl::Status& s) {
-  return s.code() == absl::StatusCode::kUnavailable ||
-         s.code() == absl::StatusCode::kDeadlineExceeded;
-}
-
-}  // namespace
 
 MetadataCache::MetadataCache(ClientOptions options) : options_(std::move(options)) {}
 
@@ -132,9 +124,11 @@ void MetadataCache::Merge(const runnel::v1::MetadataResponse& response, bool all
     topics_.erase(t);
     stale_.erase(t);
   }
+  const absl::Time now = absl::Now();
   for (const runnel::v1::TopicInfo& t : response.topics()) {
     topics_[t.name()] = t;
     stale_.erase(t.name());
+    fetched_at_[t.name()] = now;
   }
 }
 
@@ -142,7 +136,10 @@ absl::StatusOr<runnel::v1::TopicInfo> MetadataCache::Topic(const std::string& to
   {
     absl::MutexLock lock(&mu_);
     auto it = topics_.find(topic);
-    if (it != topics_.end() && stale_.count(topic) == 0) return it->second;
+    if (it != topics_.end() && stale_.count(topic) == 0 &&
+        absl::Now() - fetched_at_[topic] < options_.metadata_max_age) {
+      return it->second;
+    }
   }
   absl::Status status = Refresh({topic});
   if (status.code() == absl::StatusCode::kNotFound) return TopicNotFound(topic);
@@ -157,6 +154,12 @@ absl::StatusOr<PartitionLeader> MetadataCache::Leader(const std::string& topic,
                                                       int32_t partition) {
   absl::StatusOr<runnel::v1::TopicInfo> info = Topic(topic);
   if (!info.ok()) return info.status();
+  if (partition >= info->partitions_size()) {
+    // The topic may have grown since it was cached (CreatePartitions).
+    Invalidate(topic);
+    info = Topic(topic);
+    if (!info.ok()) return info.status();
+  }
   const int32_t count = info->partitions_size();
   if (partition < 0 || partition >= count) return PartitionOutOfRange(topic, partition, count);
   const runnel::v1::PartitionInfo* p = &info->partitions(partition);

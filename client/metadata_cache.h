@@ -8,10 +8,14 @@
 // wrong (NOT_LEADER, LEADER_NOT_AVAILABLE, a fenced epoch, an unreachable
 // leader...) the caller Invalidate()s the topic and the next lookup refreshes
 // it. RetryLoop packages "refresh, back off, try again, up to max_retries".
+// A topic cached longer than metadata_max_age is refreshed too, so that
+// partitions added to it are noticed without any error.
 //
 // Thread-safety: all methods are thread-safe. RPCs run without the lock held.
 #ifndef RUNNEL_CLIENT_METADATA_CACHE_H_
 #define RUNNEL_CLIENT_METADATA_CACHE_H_
+
+#include <grpcpp/channel.h>
 
 #include <cstdint>
 #include <functional>
@@ -21,12 +25,11 @@
 #include <string>
 #include <vector>
 
-#include <grpcpp/channel.h>
-
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "client/options.h"
 #include "proto/runnel/v1/broker.pb.h"
 #include "proto/runnel/v1/types.pb.h"
@@ -64,12 +67,14 @@ class MetadataCache {
   // bounded by connect_timeout. Errors are BootstrapUnreachable.
   absl::Status CheckBootstrap();
 
-  // A topic's cached description; refreshes it first if absent or
-  // invalidated. TopicNotFound if the cluster does not have it.
+  // A topic's cached description; refreshes it first if absent, invalidated
+  // or older than metadata_max_age. TopicNotFound if the cluster does not
+  // have it.
   absl::StatusOr<runnel::v1::TopicInfo> Topic(const std::string& topic);
 
   // The leader of a partition, refreshing the topic first if absent or
-  // invalidated. PartitionOutOfRange for a partition the topic lacks; an
+  // invalidated, or if the cached topic has too few partitions (it may have
+  // grown). PartitionOutOfRange for a partition the topic lacks; an
   // UNAVAILABLE status carrying LEADER_NOT_AVAILABLE (retriable) when the
   // partition has no leader or the leader's address is unknown.
   absl::StatusOr<PartitionLeader> Leader(const std::string& topic, int32_t partition);
@@ -95,6 +100,7 @@ class MetadataCache {
   std::map<int32_t, runnel::v1::BrokerInfo> brokers_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, runnel::v1::TopicInfo> topics_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> stale_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, absl::Time> fetched_at_ ABSL_GUARDED_BY(mu_);
   std::string cluster_id_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -53,6 +53,30 @@ TEST(MetadataCacheTest, FindsLeadersAndFollowsMoves) {
   EXPECT_EQ(leader->leader_epoch, 1);
 }
 
+TEST(MetadataCacheTest, AGrownTopicIsRefreshedForItsNewPartitions) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("orders", 1);
+  MetadataCache cache(cluster.Options());
+  ASSERT_TRUE(cache.Leader("orders", 0).ok());
+  cluster.AddPartitions("orders", 3);
+  absl::StatusOr<PartitionLeader> leader = cache.Leader("orders", 2);
+  ASSERT_TRUE(leader.ok()) << leader.status();
+  EXPECT_EQ(cache.Topic("orders")->partitions_size(), 3);
+}
+
+TEST(MetadataCacheTest, RefreshesTopicsOlderThanTheMaxAge) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("orders", 1);
+  ClientOptions options = cluster.Options();
+  options.metadata_max_age = absl::Milliseconds(50);
+  MetadataCache cache(options);
+  ASSERT_TRUE(cache.Topic("orders").ok());
+  cluster.AddPartitions("orders", 2);
+  EXPECT_EQ(cache.Topic("orders")->partitions_size(), 1);  // still fresh
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_EQ(cache.Topic("orders")->partitions_size(), 2);
+}
+
 TEST(MetadataCacheTest, PartitionOutOfRange) {
   FakeCluster cluster(1);
   cluster.CreateTopic("orders", 3);

@@ -59,6 +59,15 @@ struct ClientOptions {
   // a produce right after it finds the topic. Zero: do not wait.
   absl::Duration topic_propagation_timeout = absl::Seconds(10);
 
+  // Longest a topic's cached metadata is trusted without a refresh (Kafka's
+  // metadata.max.age.ms default, 5 minutes), so that partitions added to a
+  // topic are picked up by producers.
+  absl::Duration metadata_max_age = absl::Minutes(5);
+
+  // Free-form name of this client, shown by `runnel group describe` for a
+  // consumer group member (Kafka's client.id).
+  std::string client_id = "runnel-cpp";
+
   // Makes the channel for a broker address. Null: an insecure TCP channel.
   // Tests inject in-process channels here.
   ChannelFactory channel_factory;
@@ -113,8 +122,58 @@ struct ProducerOptions {
   runnel::batch::Compression compression = runnel::batch::Compression::kNone;
 };
 
+// Where a group member starts reading a partition that has no committed
+// offset for the group, or whose committed offset is no longer in the log
+// (Kafka's auto.offset.reset).
+enum class OffsetReset { kEarliest, kLatest };
+
 struct ConsumerOptions {
   ClientOptions client;
+
+  // --- Consumer groups (Consumer::Subscribe); unused with Assign. ---
+
+  // The group to join (Kafka's group.id): 1-249 characters from
+  // [A-Za-z0-9._-]. Required by Subscribe.
+  std::string group_id;
+
+  // The coordinator removes a member it has not heard from for this long
+  // and reassigns its partitions (session.timeout.ms); 1 s to 5 min. The
+  // consumer's heartbeat thread keeps the session alive while the
+  // application works between polls. How often it heartbeats is the
+  // coordinator's choice (heartbeat_interval_ms in each answer).
+  absl::Duration session_timeout = absl::Seconds(10);
+
+  // How long the member may take to give up partitions moving to another
+  // member. They are given up inside Poll (where the revoke callback runs),
+  // so during a rebalance call Poll more often than this or be removed.
+  absl::Duration rebalance_timeout = absl::Seconds(30);
+
+  // If Poll is not called for this long, the consumer leaves the group so
+  // that its partitions go to members that make progress (Kafka's
+  // max.poll.interval.ms, 5 minutes). The next Poll reports them lost and
+  // joins again.
+  absl::Duration max_poll_interval = absl::Minutes(5);
+
+  // How the group spreads partitions: "range", "roundrobin" or
+  // "cooperative-sticky" (which moves as few partitions as it can). The
+  // first member of a group picks; every member must ask for the same one.
+  // Whatever the assignor, only partitions that move are revoked and
+  // assigned (the protocol is incremental).
+  std::string assignor = "cooperative-sticky";
+
+  // See OffsetReset. Latest: Kafka's default (only records produced after
+  // the group first reads a partition).
+  OffsetReset auto_offset_reset = OffsetReset::kLatest;
+
+  // Commit the position of every owned partition every
+  // auto_commit_interval (from Poll), before giving up a partition, and on
+  // Close (enable.auto.commit, auto.commit.interval.ms). Positions are only
+  // committed for records Poll already returned, so a record is committed
+  // only after the application had it: at-least-once delivery.
+  bool enable_auto_commit = true;
+  absl::Duration auto_commit_interval = absl::Seconds(5);
+
+  // --- Fetching ---
 
   // Longest a broker holds a Fetch waiting for data (Kafka's fetch.max.wait.ms).
   // Poll never waits past its own timeout.

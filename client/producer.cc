@@ -27,7 +27,7 @@ size_t EstimateSize(const ProducerRecord& r) {
 constexpr absl::Duration kTopicRecheck = absl::Seconds(1);
 
 absl::Status Cancelled() {
-  return absl::CancelledError("producer destroyed before the record was sent");
+  return absl::CancelledError("producer closed before the record was sent");
 }
 
 }  // namespace
@@ -53,13 +53,55 @@ Producer::Producer(ProducerOptions options, std::shared_ptr<MetadataCache> metad
       sticky_(absl::Uniform<uint64_t>(absl::BitGen())),
       sender_([this] { RunSender(); }) {}
 
-Producer::~Producer() {
+Producer::~Producer() { Close(absl::ZeroDuration()).IgnoreError(); }
+
+absl::Status Producer::Close(absl::Duration timeout) {
+  if (OnSenderThread()) {
+    return absl::FailedPreconditionError(
+        "Close called from a delivery callback: it would wait for itself");
+  }
+  absl::Status result;
   {
     absl::MutexLock lock(&mu_);
+    if (closing_) return absl::OkStatus();
+    if (timeout > absl::ZeroDuration()) {
+      const absl::Time now = absl::Now();
+      for (auto& [tp, q] : queues_) SealLocked(*q, now);
+      result = AwaitSealedLocked(now + timeout);
+    }
     closing_ = true;
     sender_cv_.Signal();
   }
+  // The sender cancels what is left and runs its callbacks before it exits.
   sender_.join();
+  return result;
+}
+
+absl::Status Producer::AwaitSealedLocked(absl::Time deadline) {
+  const uint64_t target = next_sequence_;
+  bool timed_out = false;
+  while (!incomplete_.empty() && *incomplete_.begin() < target && !timed_out) {
+    timed_out = space_cv_.WaitWithDeadline(&mu_, deadline);
+  }
+  absl::Status result = first_failure_;
+  first_failure_ = absl::OkStatus();
+  if (!incomplete_.empty() && *incomplete_.begin() < target) {
+    return absl::DeadlineExceededError(
+        absl::StrCat(pending_,
+                     " records still undelivered when the close timeout ran out; they fail with "
+                     "CANCELLED"));
+  }
+  return result;
+}
+
+std::future<absl::StatusOr<RecordMetadata>> Producer::SendFuture(ProducerRecord record) {
+  auto promise = std::make_shared<std::promise<absl::StatusOr<RecordMetadata>>>();
+  std::future<absl::StatusOr<RecordMetadata>> future = promise->get_future();
+  absl::Status s = Send(std::move(record), [promise](const absl::StatusOr<RecordMetadata>& r) {
+    promise->set_value(r);
+  });
+  if (!s.ok()) promise->set_value(s);
+  return future;
 }
 
 bool Producer::OnSenderThread() const { return std::this_thread::get_id() == sender_.get_id(); }
@@ -121,7 +163,7 @@ absl::Status Producer::Send(ProducerRecord record, DeliveryCallback on_delivery)
   if (record.partition && (*record.partition < 0 || *record.partition >= num_partitions)) {
     return PartitionOutOfRange(record.topic, *record.partition, num_partitions);
   }
-  if (closing_) return absl::FailedPreconditionError("producer is being destroyed");
+  if (closing_) return absl::FailedPreconditionError("the producer is closed");
   // A callback (on the sender thread) must not wait for the sender: it may
   // overfill the buffer instead.
   if (buffered_ > 0 && buffered_ + size > options_.buffer_memory && !OnSenderThread()) {
@@ -134,7 +176,7 @@ absl::Status Producer::Send(ProducerRecord record, DeliveryCallback on_delivery)
       timed_out = space_cv_.WaitWithDeadline(&mu_, deadline);
     }
     --blocked_senders_;
-    if (closing_) return absl::FailedPreconditionError("producer is being destroyed");
+    if (closing_) return absl::FailedPreconditionError("the producer is closed");
     if (buffered_ > 0 && buffered_ + size > options_.buffer_memory) {
       return absl::ResourceExhaustedError(absl::StrCat(
           "producer buffer of ", options_.buffer_memory, " bytes still full after ",
@@ -191,7 +233,7 @@ void Producer::SealLocked(PartitionQueue& q, absl::Time now) {
   q.open_records.reserve(batch.records.size());  // the next batch is likely alike
   batch.buffered = q.open_buffered;
   q.open_buffered = 0;
-  batch.sealed_at = now;
+  batch.created_at = q.opened_at;
   batch.sequence = next_sequence_++;
   incomplete_.insert(batch.sequence);
   q.ready.push_back(std::move(batch));
@@ -207,11 +249,7 @@ absl::Status Producer::Flush() {
   absl::MutexLock lock(&mu_);
   const absl::Time now = absl::Now();
   for (auto& [tp, q] : queues_) SealLocked(*q, now);
-  const uint64_t target = next_sequence_;
-  while (!incomplete_.empty() && *incomplete_.begin() < target) space_cv_.Wait(&mu_);
-  absl::Status result = first_failure_;
-  first_failure_ = absl::OkStatus();
-  return result;
+  return AwaitSealedLocked(absl::InfiniteFuture());
 }
 
 size_t Producer::pending_records() const {
@@ -289,7 +327,7 @@ void Producer::CollectLocked(absl::Time now, std::vector<PartitionQueue*>* senda
       if (!front.build_error.ok()) {
         const absl::Status error = front.build_error;
         done->push_back({q.tp, std::move(front), error});
-      } else if (now - front.sealed_at >= options_.delivery_timeout) {
+      } else if (now - front.created_at >= options_.delivery_timeout) {
         const std::string why =
             front.last_error.ok() ? "" : absl::StrCat(": ", front.last_error.message());
         done->push_back({q.tp, std::move(front),

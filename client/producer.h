@@ -16,15 +16,23 @@
 //  - Bounded memory: records waiting or in flight take at most buffer_memory
 //    bytes; Send blocks while the buffer is full, up to max_block.
 //  - Retries: retriable failures (leader moved, broker restarting...) are
-//    retried with a metadata refresh and backoff until delivery_timeout.
+//    retried with a metadata refresh and backoff until delivery_timeout,
+//    counted from when the record's batch was opened (Kafka's
+//    delivery.timeout.ms: linger, waiting and retries all count).
+//  - Compression: batches are compressed with `compression` as they are sealed.
+//  - Outcomes: through a callback (Send) or a future (SendFuture).
+//  - Close(timeout) delivers what it can within the timeout, then cancels
+//    the rest; destroying the producer is Close(0).
 //
 // Retries can duplicate a record whose first attempt reached the broker but
 // whose reply was lost (no idempotence yet).
 //
-// Thread-safety: Send and Flush may be called from several threads. Delivery
-// callbacks run on the producer's sender thread, one at a time and with no
-// lock held: keep them short (they delay sending). A callback may call Send (which then never blocks on
-// a full buffer) but not Flush (FailedPrecondition: it would wait for itself).
+// Thread-safety: Send, SendFuture and Flush may be called from several
+// threads; Close from one. Delivery callbacks (and futures) complete on the
+// producer's sender thread, one at a time and with no lock held: keep them
+// short (they delay sending). A callback may call Send (which then never
+// blocks on a full buffer) but not Flush or Close (FailedPrecondition: they
+// would wait for themselves).
 #ifndef RUNNEL_CLIENT_PRODUCER_H_
 #define RUNNEL_CLIENT_PRODUCER_H_
 
@@ -32,6 +40,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -79,8 +88,8 @@ class Producer {
   // Shares `metadata` (e.g. with an Admin or Consumer); its ClientOptions apply.
   Producer(ProducerOptions options, std::shared_ptr<MetadataCache> metadata);
 
-  // Records not yet sent are failed with CANCELLED, and requests in flight are
-  // cancelled (call Flush first to deliver everything).
+  // Close(0): records not yet sent fail with CANCELLED, and requests in
+  // flight are cancelled (call Flush or Close(timeout) first to deliver).
   ~Producer();
 
   Producer(const Producer&) = delete;
@@ -95,6 +104,11 @@ class Producer {
   // error. Blocks while the buffer is full.
   absl::Status Send(ProducerRecord record, DeliveryCallback on_delivery = nullptr);
 
+  // As Send, but the outcome comes as a future instead of a callback: the
+  // record's metadata or its delivery error, or at once the error Send
+  // would have returned. The future is fulfilled on the sender thread.
+  std::future<absl::StatusOr<RecordMetadata>> SendFuture(ProducerRecord record);
+
   // Sends every buffered record at once (ignoring linger) and waits until
   // every record accepted before the call has its outcome and its callback
   // has returned. Returns OK if every record whose outcome became known since
@@ -104,6 +118,14 @@ class Producer {
 
   // Records accepted by Send whose callback has not run yet.
   size_t pending_records() const;
+
+  // Sends everything buffered and waits up to `timeout` for every record to
+  // have its outcome (as Flush); then fails what is left with CANCELLED,
+  // cancels requests in flight, and stops the sender thread. Returns what
+  // Flush would, or DEADLINE_EXCEEDED if the timeout ran out first. Later
+  // Sends fail with FAILED_PRECONDITION. Idempotent; call it from one
+  // thread, not from a delivery callback (FAILED_PRECONDITION).
+  absl::Status Close(absl::Duration timeout = absl::InfiniteDuration());
 
   MetadataCache& metadata() { return *metadata_; }
 
@@ -117,7 +139,7 @@ class Producer {
     std::string bytes;
     std::vector<Pending> records;
     size_t buffered = 0;  // bytes it holds of buffer_memory
-    absl::Time sealed_at;
+    absl::Time created_at;     // when its first record was appended
     uint64_t sequence = 0;     // seal order, for Flush
     absl::Status build_error;  // encoding failed: fails without being sent
     absl::Status last_error;   // why the last attempt failed, for the timeout message
@@ -161,6 +183,9 @@ class Producer {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SealLocked(PartitionQueue& q, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WakeSenderLocked(absl::Time by) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Waits until every batch sealed so far has its outcome or `deadline`
+  // passes; returns (and clears) the first failure since the last call.
+  absl::Status AwaitSealedLocked(absl::Time deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool OnSenderThread() const;
 
   // The sender thread's loop and its steps.

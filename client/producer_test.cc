@@ -1,6 +1,8 @@
 #include "client/producer.h"
 
+#include <chrono>
 #include <deque>
+#include <future>
 #include <map>
 #include <string>
 #include <thread>
@@ -422,6 +424,76 @@ TEST(ProducerTest, FlushFromACallbackFails) {
                   .ok());
   ASSERT_TRUE(producer.Flush().ok());
   EXPECT_EQ(from_callback.code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(ProducerTest, SendFutureDeliversTheRecordsMetadata) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 1);
+  Producer producer(Options(cluster));
+  std::future<absl::StatusOr<RecordMetadata>> first = producer.SendFuture(Keyed("t", "k", "a"));
+  std::future<absl::StatusOr<RecordMetadata>> second = producer.SendFuture(Keyed("t", "k", "b"));
+  absl::StatusOr<RecordMetadata> a = first.get();  // linger sends it without Flush
+  absl::StatusOr<RecordMetadata> b = second.get();
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(a->offset, 0);
+  EXPECT_EQ(b->offset, 1);
+  EXPECT_EQ(b->topic, "t");
+}
+
+TEST(ProducerTest, SendFutureCarriesImmediateErrors) {
+  FakeCluster cluster(1);
+  Producer producer(Options(cluster));
+  std::future<absl::StatusOr<RecordMetadata>> f = producer.SendFuture(Keyed("nope", "k", "v"));
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+  EXPECT_EQ(f.get().status().message(), "topic 'nope' not found");
+}
+
+TEST(ProducerTest, CloseDeliversEverythingThenRefusesSends) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 1);
+  Producer producer(NoLinger(cluster));
+  Outcomes out;
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE(producer.Send(Keyed("t", "k", "v"), out.Callback()).ok());
+  EXPECT_TRUE(producer.Close().ok());
+  EXPECT_EQ(out.calls, 10);
+  EXPECT_EQ(cluster.HighWatermark("t", 0), 10);
+  absl::Status s = producer.Send(Keyed("t", "k", "late"));
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s.message(), "the producer is closed");
+  EXPECT_TRUE(producer.Close().ok());  // idempotent
+  EXPECT_TRUE(producer.Flush().ok());
+}
+
+TEST(ProducerTest, CloseWithATimeoutCancelsWhatIsLeft) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 1);
+  Producer producer(Options(cluster));
+  ASSERT_TRUE(producer.Send(Keyed("t", "k", "warm-up")).ok());
+  ASSERT_TRUE(producer.Flush().ok());
+  cluster.SetBrokerDown(1, true);
+  Outcomes out;
+  ASSERT_TRUE(producer.Send(Keyed("t", "k", "stuck"), out.Callback()).ok());
+  const absl::Time start = absl::Now();
+  absl::Status s = producer.Close(absl::Milliseconds(100));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded) << s;
+  ASSERT_EQ(out.calls, 1);
+  EXPECT_EQ(out.results[0].status().code(), absl::StatusCode::kCancelled);
+}
+
+TEST(ProducerTest, TheDeliveryTimeoutCountsLingerToo) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 1);
+  ProducerOptions options = NoLinger(cluster);
+  options.delivery_timeout = absl::Milliseconds(50);
+  Producer producer(options);
+  Outcomes out;
+  ASSERT_TRUE(producer.Send(Keyed("t", "k", "v"), out.Callback()).ok());
+  absl::SleepFor(absl::Milliseconds(100));  // waiting in the open batch
+  EXPECT_EQ(producer.Flush().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(cluster.produce_calls(), 0);
 }
 
 TEST(ProducerTest, DestructionCancelsUnsentRecords) {

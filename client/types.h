@@ -2,12 +2,13 @@
 // admin APIs: topic-partitions, records as produced and consumed, and the
 // topic-name rule.
 //
-// Thread-safety: plain values; ValidateTopicName is a pure function.
+// Thread-safety: plain values; the Validate functions are pure.
 #ifndef RUNNEL_CLIENT_TYPES_H_
 #define RUNNEL_CLIENT_TYPES_H_
 
 #include <cstdint>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -35,6 +36,7 @@ struct TopicPartition {
 
 // "orders-3", the conventional short name used in messages.
 std::string ToString(const TopicPartition& tp);
+std::ostream& operator<<(std::ostream& out, const TopicPartition& tp);
 
 // A record read by the Consumer.
 struct ConsumerRecord {
@@ -50,6 +52,10 @@ struct ConsumerRecord {
 // OK if `name` is a legal topic name: 1-249 characters from [A-Za-z0-9._-],
 // other than "." and "..". Otherwise InvalidArgument naming the rule.
 absl::Status ValidateTopicName(absl::string_view name);
+
+// OK if `id` is a legal consumer group id: 1-249 characters from
+// [A-Za-z0-9._-]. Otherwise InvalidArgument naming the rule.
+absl::Status ValidateGroupId(absl::string_view id);
 
 }  // namespace runnel::client
 

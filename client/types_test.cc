@@ -25,6 +25,17 @@ TEST(ValidateTopicNameTest, RejectsIllegalNames) {
             "and '..'");
 }
 
+TEST(ValidateGroupIdTest, SameCharactersAsTopicsButDotsAreFine) {
+  EXPECT_TRUE(ValidateGroupId("billing.v2_x-Y").ok());
+  EXPECT_TRUE(ValidateGroupId(".").ok());
+  EXPECT_TRUE(ValidateGroupId(std::string(249, 'g')).ok());
+  for (const std::string& bad : {std::string(""), std::string("a b"), std::string(250, 'g')}) {
+    EXPECT_EQ(ValidateGroupId(bad).code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+  EXPECT_EQ(ValidateGroupId("a/b").message(),
+            "invalid group id 'a/b': use 1-249 characters from [A-Za-z0-9._-]");
+}
+
 TEST(TopicPartitionTest, ToStringAndOrder) {
   EXPECT_EQ(ToString(TopicPartition{"orders", 3}), "orders-3");
   EXPECT_TRUE((TopicPartition{"a", 5}) < (TopicPartition{"b", 0}));

@@ -6,6 +6,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "client/group_membership.h"
 #include "client/types.h"
 #include "common/flags.h"
 #include "common/topic_config.h"
@@ -27,8 +29,7 @@ struct Spec {
 
 const Spec kSpecs[] = {
     {"topic create", CommandKind::kTopicCreate, "NAME",
-     "NAME [--partitions=P] [--replication-factor=R] [--config=KEY=VALUE ...]",
-     "Create a topic.",
+     "NAME [--partitions=P] [--replication-factor=R] [--config=KEY=VALUE ...]", "Create a topic.",
      "Creates topic NAME (1-249 characters from [A-Za-z0-9._-]) and waits until the bootstrap\n"
      "broker knows it, so that a produce right after finds it. Prints on stdout:\n"
      "  created topic 'NAME' with P partitions (replication factor R)\n"},
@@ -52,6 +53,13 @@ const Spec kSpecs[] = {
      "value is refused, nothing changes. Brokers apply the change within a heartbeat interval.\n"
      "Prints on stdout the changed keys with their values now, a reset one marked (default):\n"
      "  altered topic 'NAME': retention.ms=1000, cleanup.policy=delete (default)\n"},
+    {"topic alter", CommandKind::kTopicAlter, "NAME", "NAME --partitions=N",
+     "Add partitions to a topic.",
+     "Grows topic NAME to N partitions, more than it has (partitions are never removed: records\n"
+     "are placed by key). New partitions are placed like at creation; from then on keys may map\n"
+     "to other partitions, as in Kafka, and consumer groups reading the topic rebalance to take\n"
+     "the new partitions. Waits until the bootstrap broker knows them. Prints on stdout:\n"
+     "  altered topic 'NAME': partitions=N\n"},
     {"topic delete", CommandKind::kTopicDelete, "NAME", "NAME", "Delete a topic.",
      "Deletes topic NAME and its data. Prints on stdout: deleted topic 'NAME'\n"},
     {"produce", CommandKind::kProduce, "TOPIC",
@@ -65,8 +73,9 @@ const Spec kSpecs[] = {
      "to partition N. Records are sent in batches and flushed at end of input; then\n"
      "\"N records produced\" is printed on stderr.\n"},
     {"consume", CommandKind::kConsume, "TOPIC",
-     "TOPIC [--partition=N] [--offset=O|--from-beginning] [--max-messages=N] [--timeout-ms=T] "
-     "[--print-key] [--print-offset]",
+     "TOPIC [--group=G [--client-id=ID] [--assignor=A] [--session-timeout-ms=T]] [--partition=N] "
+     "[--offset=O|--from-beginning] [--max-messages=N] [--timeout-ms=T] [--print-key] "
+     "[--print-offset]",
      "Print a topic's records, one value per line.",
      "Prints one record per line on stdout: its value, or \"null\" for a record without one.\n"
      "--print-key puts the key (\"null\" if none) and a TAB before the value; --print-offset puts\n"
@@ -77,7 +86,55 @@ const Spec kSpecs[] = {
      "after --max-messages records or --timeout-ms without a new record; with neither, follows\n"
      "new records until interrupted (SIGINT exits 0). Then \"N records consumed\" is printed on\n"
      "stderr. An offset outside a partition's log fails with the broker's message, which names\n"
-     "the valid range.\n"},
+     "the valid range.\n"
+     "\n"
+     "With --group=G the command joins consumer group G instead: the group's members (several\n"
+     "such commands, or any client) split the topic's partitions, and partitions move when\n"
+     "members come and go. Each partition starts at the group's committed offset; a partition\n"
+     "without one starts at the latest offset, or the earliest with --from-beginning. The offsets\n"
+     "of printed records are committed every second, when a partition moves away, and at exit\n"
+     "(records printed but not yet committed when the process is killed are printed again by\n"
+     "the next member: at-least-once). --partition and --offset do not apply; to move a group's\n"
+     "offsets use 'runnel group reset-offsets'. --client-id names the member in 'runnel group\n"
+     "describe'; --assignor picks how partitions are spread (range, roundrobin or\n"
+     "cooperative-sticky; the group's first member chooses, the others must agree);\n"
+     "--session-timeout-ms how long after this process dies (without leaving) its partitions\n"
+     "move to other members.\n"},
+    {"group list", CommandKind::kGroupList, "", "", "List consumer groups.",
+     "Prints a line per group, sorted, fields separated by TAB:\n"
+     "  Group: G  State: stable  Members: 2  Assignor: cooperative-sticky\n"
+     "State is empty (no live members; the group may still hold offsets), stable (every member\n"
+     "owns its share) or reconciling (partitions are moving). Assignor is \"none\" for a group\n"
+     "that never had members.\n"},
+    {"group describe", CommandKind::kGroupDescribe, "GROUP", "GROUP",
+     "Show a group's members, offsets and lag.",
+     "Prints on stdout a line for the group, a TAB-indented line per live member, then one per\n"
+     "partition of the topics it subscribes to or holds offsets for, fields separated by TAB:\n"
+     "  Group: G  State: stable  Generation: 4  Assignor: cooperative-sticky  Members: 2\n"
+     "  <TAB>Member: ID  ClientId: runnel-cli  Host: 127.0.0.1  Topics: orders\n"
+     "       Assignment: orders-0,orders-1  Owned: orders-0,orders-1  MillisSinceHeartbeat: 120\n"
+     "  <TAB>Partition: orders-0  Committed: 40  LogEnd: 42  Lag: 2  Member: ID\n"
+     "(a member's line is one line). Assignment is what the member is to own, Owned what it\n"
+     "reported owning (they differ while partitions move). Committed is the next offset the\n"
+     "group will read, LogEnd the partition's log end offset (high watermark) and Lag their\n"
+     "difference; \"none\" where nothing is committed, \"unknown\" where the log end could not be\n"
+     "read. Member is the partition's assigned member, or \"none\".\n"},
+    {"group reset-offsets", CommandKind::kGroupResetOffsets, "GROUP",
+     "GROUP --topic=T (--to-earliest|--to-latest|--to-offset=N|--to-timestamp=TIME) "
+     "[--partition=N] [--dry-run]",
+     "Move a group's committed offsets.",
+     "Sets group GROUP's committed offset of every partition of topic T (or only --partition)\n"
+     "to the partition's log start (--to-earliest), log end (--to-latest), offset N (which must\n"
+     "be within the log in every partition reset), or the first record at or after TIME\n"
+     "(--to-timestamp: milliseconds since the Unix epoch, or RFC 3339 such as\n"
+     "2024-05-01T12:00:00Z; the log end where there is none). Exactly one of them. Offsets are\n"
+     "resolved on the partitions' leaders. Refused while the group has live members: stop its\n"
+     "consumers first. Creates the group if it does not exist. Prints on stdout:\n"
+     "  reset offsets of group 'G': orders-0=0, orders-1=0\n"
+     "With --dry-run nothing changes and the line starts \"would reset\".\n"},
+    {"group delete", CommandKind::kGroupDelete, "GROUP", "GROUP", "Delete a group and its offsets.",
+     "Deletes consumer group GROUP and its committed offsets; refused while it has live\n"
+     "members. Prints on stdout: deleted group 'GROUP'\n"},
     {"cluster info", CommandKind::kClusterInfo, "", "", "List the brokers.",
      "Prints on stdout the cluster id, then a line per broker, fields separated by TAB:\n"
      "  ClusterId: ID\n"
@@ -94,7 +151,8 @@ constexpr char kCommonHelp[] =
     "Errors are one line on stderr starting with \"runnel: \". Exit status: 0 on success; 2 on\n"
     "bad input: usage errors, an unreachable bootstrap broker, and server answers\n"
     "INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS, OUT_OF_RANGE or FAILED_PRECONDITION (unknown\n"
-    "topic, partition or offset out of range, ...); 1 on any other failure.\n";
+    "topic, partition or offset out of range, a group that still has live members, ...); 1 on\n"
+    "any other failure.\n";
 
 // Every flag of every command; each command registers the ones it takes.
 struct RawFlags {
@@ -112,6 +170,16 @@ struct RawFlags {
   int64_t timeout_ms = 0;
   bool print_key = false;
   bool print_offset = false;
+  std::string group;
+  std::string client_id;
+  std::string assignor;
+  int64_t session_timeout_ms = 0;
+  std::string topic;
+  bool to_earliest = false;
+  bool to_latest = false;
+  std::string to_offset;
+  std::string to_timestamp;
+  bool dry_run = false;
 };
 
 void Register(CommandKind kind, FlagSet& flags, RawFlags& raw) {
@@ -140,7 +208,30 @@ void Register(CommandKind kind, FlagSet& flags, RawFlags& raw) {
       flags.String("acks", &raw.acks, "all",
                    "Wait for all in-sync replicas (all), the leader only (1) or nothing (0).");
       break;
+    case CommandKind::kTopicAlter:
+      flags.Int("partitions", &raw.partitions, 0,
+                "The new partition count, more than the topic has (required).");
+      break;
+    case CommandKind::kGroupResetOffsets:
+      flags.String("topic", &raw.topic, "", "The topic whose offsets move (required).");
+      flags.String("partition", &raw.partition, "", "Reset only this partition (empty: all).");
+      flags.Bool("to-earliest", &raw.to_earliest, false, "To each partition's log start.");
+      flags.Bool("to-latest", &raw.to_latest, false, "To each partition's log end.");
+      flags.String("to-offset", &raw.to_offset, "", "To this offset.");
+      flags.String("to-timestamp", &raw.to_timestamp, "",
+                   "To the first record at or after this time (ms since the epoch, or RFC 3339).");
+      flags.Bool("dry-run", &raw.dry_run, false, "Print the new offsets without setting them.");
+      break;
     case CommandKind::kConsume:
+      flags.String("group", &raw.group, "",
+                   "Join this consumer group and read the partitions it assigns (empty: none).");
+      flags.String("client-id", &raw.client_id, "",
+                   "With --group: the name shown for this member (default runnel-cli).");
+      flags.String("assignor", &raw.assignor, "",
+                   "With --group: range, roundrobin or cooperative-sticky (the default).");
+      flags.Int("session-timeout-ms", &raw.session_timeout_ms, 0,
+                "With --group: the group drops this member after this long without a heartbeat "
+                "(1000-300000; 0: 10000).");
       flags.String("partition", &raw.partition, "", "Read only this partition (empty: all).");
       flags.String("offset", &raw.offset, "",
                    "Start at this offset in each partition read (empty: latest).");
@@ -204,6 +295,80 @@ absl::Status ParseResetFlags(const std::vector<std::string>& flags,
   return absl::OkStatus();
 }
 
+// consume --group and the flags that only make sense with it.
+absl::Status ValidateConsumeGroup(const RawFlags& raw, Command* c) {
+  c->group = raw.group;
+  if (c->group.empty()) {
+    if (!raw.client_id.empty()) return Bad("--client-id needs --group");
+    if (!raw.assignor.empty()) return Bad("--assignor needs --group");
+    if (raw.session_timeout_ms != 0) return Bad("--session-timeout-ms needs --group");
+    return absl::OkStatus();
+  }
+  if (raw.session_timeout_ms < 0) {
+    return Bad(absl::StrCat("--session-timeout-ms must be 0 (default) or more (got ",
+                            raw.session_timeout_ms, ")"));
+  }
+  if (raw.session_timeout_ms > 0) c->session_timeout_ms = raw.session_timeout_ms;
+  if (absl::Status s = ValidateGroupId(c->group); !s.ok()) return s;
+  if (c->offset) {
+    return Bad(
+        "--offset cannot be used with --group: the group's committed offsets apply (move "
+        "them with 'runnel group reset-offsets')");
+  }
+  if (!raw.client_id.empty()) c->client_id = raw.client_id;
+  if (!raw.assignor.empty()) {
+    if (!IsKnownAssignor(raw.assignor)) {
+      return Bad(absl::StrCat("invalid --assignor '", raw.assignor,
+                              "': expected range, roundrobin or cooperative-sticky"));
+    }
+    c->assignor = raw.assignor;
+  }
+  return absl::OkStatus();
+}
+
+// ms since the Unix epoch, or an RFC 3339 time.
+absl::StatusOr<int64_t> ParseTimestamp(const std::string& text) {
+  int64_t ms = 0;
+  if (absl::SimpleAtoi(text, &ms) && ms >= 0) return ms;
+  absl::Time t;
+  std::string error;
+  if (absl::ParseTime(absl::RFC3339_full, text, &t, &error)) return absl::ToUnixMillis(t);
+  return Bad(absl::StrCat("invalid --to-timestamp '", text,
+                          "': expected milliseconds since the Unix epoch or an RFC 3339 time "
+                          "such as 2024-05-01T12:00:00Z"));
+}
+
+// group reset-offsets: --topic and exactly one --to-*.
+absl::Status ValidateReset(const RawFlags& raw, Command* c) {
+  if (raw.topic.empty()) return Bad("missing --topic=T: the topic whose offsets move");
+  if (absl::Status s = ValidateTopicName(raw.topic); !s.ok()) return s;
+  c->topic = raw.topic;
+  const int given = (raw.to_earliest ? 1 : 0) + (raw.to_latest ? 1 : 0) +
+                    (raw.to_offset.empty() ? 0 : 1) + (raw.to_timestamp.empty() ? 0 : 1);
+  if (given != 1) {
+    return Bad(
+        "give exactly one of --to-earliest, --to-latest, --to-offset=N or "
+        "--to-timestamp=TIME");
+  }
+  if (raw.to_earliest) c->reset_to = ResetTo::kEarliest;
+  if (raw.to_latest) c->reset_to = ResetTo::kLatest;
+  if (!raw.to_offset.empty()) {
+    auto offset = OptionalInt("to-offset", raw.to_offset, std::numeric_limits<int64_t>::max(),
+                              "an offset (0 or more)");
+    if (!offset.ok()) return offset.status();
+    c->reset_to = ResetTo::kOffset;
+    c->reset_value = **offset;
+  }
+  if (!raw.to_timestamp.empty()) {
+    absl::StatusOr<int64_t> ms = ParseTimestamp(raw.to_timestamp);
+    if (!ms.ok()) return ms.status();
+    c->reset_to = ResetTo::kTimestamp;
+    c->reset_value = *ms;
+  }
+  c->dry_run = raw.dry_run;
+  return absl::OkStatus();
+}
+
 absl::Status Validate(const RawFlags& raw, Command* c) {
   const int64_t kInt32Max = std::numeric_limits<int32_t>::max();
   c->bootstrap = raw.bootstrap;
@@ -211,7 +376,20 @@ absl::Status Validate(const RawFlags& raw, Command* c) {
   if (!c->topic.empty() || c->kind == CommandKind::kTopicCreate) {
     if (absl::Status s = ValidateTopicName(c->topic); !s.ok()) return s;
   }
+  if (!c->group.empty()) {
+    if (absl::Status s = ValidateGroupId(c->group); !s.ok()) return s;
+  }
   switch (c->kind) {
+    case CommandKind::kTopicAlter:
+      if (raw.partitions == 0) return Bad("missing --partitions=N: the new partition count");
+      if (raw.partitions < 1 || raw.partitions > kInt32Max) {
+        return Bad(absl::StrCat("--partitions must be at least 1 (got ", raw.partitions, ")"));
+      }
+      c->partitions = static_cast<int32_t>(raw.partitions);
+      break;
+    case CommandKind::kGroupResetOffsets:
+      if (absl::Status s = ValidateReset(raw, c); !s.ok()) return s;
+      break;
     case CommandKind::kTopicCreate:
       if (raw.partitions < 1 || raw.partitions > kInt32Max) {
         return Bad(absl::StrCat("--partitions must be at least 1 (got ", raw.partitions, ")"));
@@ -267,15 +445,20 @@ absl::Status Validate(const RawFlags& raw, Command* c) {
       if (raw.timeout_ms > 0) c->timeout_ms = raw.timeout_ms;
       c->print_key = raw.print_key;
       c->print_offset = raw.print_offset;
+      if (absl::Status s = ValidateConsumeGroup(raw, c); !s.ok()) return s;
       break;
     }
     default:
       break;
   }
-  if (c->kind == CommandKind::kProduce || c->kind == CommandKind::kConsume) {
+  if (c->kind == CommandKind::kProduce || c->kind == CommandKind::kConsume ||
+      c->kind == CommandKind::kGroupResetOffsets) {
     auto partition = OptionalInt("partition", raw.partition, kInt32Max, "a partition (0 or more)");
     if (!partition.ok()) return partition.status();
     if (*partition) c->partition = static_cast<int32_t>(**partition);
+  }
+  if (c->kind == CommandKind::kConsume && !c->group.empty() && c->partition) {
+    return Bad("--partition cannot be used with --group: the group assigns the partitions");
   }
   return absl::OkStatus();
 }
@@ -338,7 +521,7 @@ absl::StatusOr<Command> ParseCommandLine(const std::vector<std::string>& args) {
   if (word == "help") return Help(Usage());
 
   std::string words = word;
-  if (word == "topic" || word == "cluster") {
+  if (word == "topic" || word == "cluster" || word == "group") {
     if (i == args.size() || absl::StartsWith(args[i], "-")) {
       if (i < args.size() && IsHelp(args[i])) return Help(GroupUsage(word));
       return Bad(absl::StrCat("missing subcommand for 'runnel ", word, "' (see 'runnel ", word,
@@ -382,7 +565,9 @@ absl::StatusOr<Command> ParseCommandLine(const std::vector<std::string>& args) {
     return Bad(absl::StrCat("unexpected argument '", (*positional)[wanted], "' for '", program,
                             "'", see));
   }
-  if (wanted == 1) command.topic = (*positional)[0];
+  if (wanted == 1) {
+    (absl::string_view(spec->name) == "GROUP" ? command.group : command.topic) = (*positional)[0];
+  }
   if (absl::Status s = Validate(raw, &command); !s.ok()) return s;
   return command;
 }

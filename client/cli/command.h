@@ -28,19 +28,28 @@ enum class CommandKind {
   kTopicList,
   kTopicDescribe,
   kTopicAlterConfig,
+  kTopicAlter,  // --partitions: grow the topic
   kTopicDelete,
   kProduce,
   kConsume,
+  kGroupList,
+  kGroupDescribe,
+  kGroupResetOffsets,
+  kGroupDelete,
   kClusterInfo,
 };
+
+// Where `group reset-offsets` moves the offsets.
+enum class ResetTo { kEarliest, kLatest, kOffset, kTimestamp };
 
 struct Command {
   CommandKind kind = CommandKind::kHelp;
   std::string help_text;  // kHelp only
   std::string bootstrap = "127.0.0.1:9092";
-  std::string topic;  // topic create/describe/alter-config/delete, produce, consume
+  std::string topic;  // topic commands, produce, consume, group reset-offsets --topic
+  std::string group;  // group describe/reset-offsets/delete, consume --group
 
-  // topic create
+  // topic create; topic alter (the new count)
   int32_t partitions = 1;
   int32_t replication_factor = 1;
 
@@ -53,7 +62,8 @@ struct Command {
   std::optional<std::string> key_separator;
   runnel::v1::Acks acks = runnel::v1::ACKS_ALL;
 
-  // produce (target partition) and consume (the only partition read)
+  // produce (target partition), consume (the only partition read), group
+  // reset-offsets (the only partition reset)
   std::optional<int32_t> partition;
 
   // consume
@@ -63,6 +73,15 @@ struct Command {
   std::optional<int64_t> timeout_ms;
   bool print_key = false;
   bool print_offset = false;
+  // consume --group
+  std::string client_id = "runnel-cli";
+  std::string assignor = "cooperative-sticky";
+  std::optional<int64_t> session_timeout_ms;  // unset: the client's default (10 s)
+
+  // group reset-offsets
+  ResetTo reset_to = ResetTo::kEarliest;
+  int64_t reset_value = 0;  // the offset (kOffset) or ms since the epoch (kTimestamp)
+  bool dry_run = false;
 };
 
 // Parses the arguments after the program name. Bad usage gives

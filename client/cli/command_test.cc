@@ -14,8 +14,9 @@ class CommandTest : public ::testing::Test {
  protected:
   void SetUp() override {
     // Flags fall back to RUNNEL_<FLAG>; keep the environment out of the way.
-    for (const char* name : {"RUNNEL_BOOTSTRAP", "RUNNEL_PARTITION", "RUNNEL_PARTITIONS",
-                             "RUNNEL_OFFSET", "RUNNEL_ACKS", "RUNNEL_TIMEOUT_MS"}) {
+    for (const char* name :
+         {"RUNNEL_BOOTSTRAP", "RUNNEL_PARTITION", "RUNNEL_PARTITIONS", "RUNNEL_OFFSET",
+          "RUNNEL_ACKS", "RUNNEL_TIMEOUT_MS", "RUNNEL_GROUP", "RUNNEL_TOPIC"}) {
       unsetenv(name);
     }
   }
@@ -191,6 +192,125 @@ TEST_F(CommandTest, Consume) {
   // 0 means "no limit" / "never".
   c = Parse({"consume", "t", "--max-messages=0", "--timeout-ms=0"});
   EXPECT_FALSE(c.max_messages || c.timeout_ms);
+}
+
+TEST_F(CommandTest, TopicAlterPartitions) {
+  Command c = Parse({"topic", "alter", "orders", "--partitions=6"});
+  EXPECT_EQ(c.kind, CommandKind::kTopicAlter);
+  EXPECT_EQ(c.topic, "orders");
+  EXPECT_EQ(c.partitions, 6);
+  EXPECT_EQ(Error({"topic", "alter", "orders"}), "missing --partitions=N: the new partition count");
+  EXPECT_EQ(Error({"topic", "alter", "orders", "--partitions=-2"}),
+            "--partitions must be at least 1 (got -2)");
+  EXPECT_EQ(Error({"topic", "alter", "orders", "--config=a=b"}),
+            "unknown flag --config (see 'runnel topic alter --help')");
+  EXPECT_NE(Parse({"topic", "--help"}).help_text.find("runnel topic alter NAME --partitions=N"),
+            std::string::npos);
+}
+
+TEST_F(CommandTest, ConsumeWithAGroup) {
+  Command c = Parse({"consume", "orders", "--group=billing", "--from-beginning"});
+  EXPECT_EQ(c.kind, CommandKind::kConsume);
+  EXPECT_EQ(c.group, "billing");
+  EXPECT_TRUE(c.from_beginning);
+  EXPECT_EQ(c.client_id, "runnel-cli");
+  EXPECT_EQ(c.assignor, "cooperative-sticky");
+  c = Parse({"consume", "orders", "--group", "g", "--client-id=worker-1", "--assignor=range"});
+  EXPECT_EQ(c.client_id, "worker-1");
+  EXPECT_EQ(c.assignor, "range");
+  EXPECT_FALSE(c.session_timeout_ms.has_value());
+  EXPECT_EQ(Parse({"consume", "t", "--group=g", "--session-timeout-ms=2000"}).session_timeout_ms,
+            2000);
+  EXPECT_EQ(Error({"consume", "t", "--session-timeout-ms=2000"}),
+            "--session-timeout-ms needs --group");
+  EXPECT_EQ(Error({"consume", "t", "--group=g", "--session-timeout-ms=-1"}),
+            "--session-timeout-ms must be 0 (default) or more (got -1)");
+  EXPECT_TRUE(Parse({"consume", "orders"}).group.empty());
+
+  EXPECT_EQ(Error({"consume", "orders", "--group=a b"}).rfind("invalid group id 'a b'", 0), 0u);
+  EXPECT_EQ(Error({"consume", "orders", "--group=g", "--partition=1"}),
+            "--partition cannot be used with --group: the group assigns the partitions");
+  EXPECT_EQ(Error({"consume", "orders", "--group=g", "--offset=1"})
+                .rfind("--offset cannot be used with --group", 0),
+            0u);
+  EXPECT_EQ(Error({"consume", "orders", "--group=g", "--assignor=sticky"}),
+            "invalid --assignor 'sticky': expected range, roundrobin or cooperative-sticky");
+  EXPECT_EQ(Error({"consume", "orders", "--assignor=range"}), "--assignor needs --group");
+  EXPECT_EQ(Error({"consume", "orders", "--client-id=x"}), "--client-id needs --group");
+  EXPECT_NE(Parse({"consume", "--help"}).help_text.find("With --group=G"), std::string::npos);
+}
+
+TEST_F(CommandTest, GroupCommands) {
+  EXPECT_EQ(Parse({"group", "list"}).kind, CommandKind::kGroupList);
+  Command describe = Parse({"group", "describe", "billing"});
+  EXPECT_EQ(describe.kind, CommandKind::kGroupDescribe);
+  EXPECT_EQ(describe.group, "billing");
+  EXPECT_TRUE(describe.topic.empty());
+  Command del = Parse({"group", "delete", "billing"});
+  EXPECT_EQ(del.kind, CommandKind::kGroupDelete);
+  EXPECT_EQ(del.group, "billing");
+  // Group ids may be what topic names may not.
+  EXPECT_EQ(Parse({"group", "describe", ".."}).group, "..");
+
+  Command help = Parse({"group", "--help"});
+  EXPECT_EQ(help.kind, CommandKind::kHelp);
+  EXPECT_NE(help.help_text.find("runnel group reset-offsets GROUP"), std::string::npos);
+  EXPECT_NE(Usage().find("runnel group describe GROUP"), std::string::npos);
+  EXPECT_NE(Parse({"group", "describe", "--help"}).help_text.find("Lag: 2"), std::string::npos);
+
+  EXPECT_EQ(Error({"group"}), "missing subcommand for 'runnel group' (see 'runnel group --help')");
+  EXPECT_EQ(Error({"group", "describe"}),
+            "missing GROUP for 'runnel group describe' (see 'runnel group describe --help')");
+  EXPECT_EQ(Error({"group", "delete", "a/b"}),
+            "invalid group id 'a/b': use 1-249 characters from [A-Za-z0-9._-]");
+  EXPECT_EQ(Error({"group", "rename", "g"}),
+            "unknown command 'group rename' (see 'runnel group --help')");
+}
+
+TEST_F(CommandTest, GroupResetOffsets) {
+  Command c = Parse({"group", "reset-offsets", "g", "--topic=orders", "--to-earliest"});
+  EXPECT_EQ(c.kind, CommandKind::kGroupResetOffsets);
+  EXPECT_EQ(c.group, "g");
+  EXPECT_EQ(c.topic, "orders");
+  EXPECT_EQ(c.reset_to, ResetTo::kEarliest);
+  EXPECT_FALSE(c.partition || c.dry_run);
+  EXPECT_EQ(Parse({"group", "reset-offsets", "g", "--topic=t", "--to-latest"}).reset_to,
+            ResetTo::kLatest);
+  c = Parse(
+      {"group", "reset-offsets", "g", "--topic=t", "--to-offset=42", "--partition=3", "--dry-run"});
+  EXPECT_EQ(c.reset_to, ResetTo::kOffset);
+  EXPECT_EQ(c.reset_value, 42);
+  EXPECT_EQ(c.partition, 3);
+  EXPECT_TRUE(c.dry_run);
+  c = Parse({"group", "reset-offsets", "g", "--topic=t", "--to-timestamp=1700000000000"});
+  EXPECT_EQ(c.reset_to, ResetTo::kTimestamp);
+  EXPECT_EQ(c.reset_value, 1700000000000);
+  c = Parse({"group", "reset-offsets", "g", "--topic=t", "--to-timestamp=2024-05-01T12:00:00Z"});
+  EXPECT_EQ(c.reset_value, 1714564800000);
+  c = Parse(
+      {"group", "reset-offsets", "g", "--topic=t", "--to-timestamp=2024-05-01T14:00:00.5+02:00"});
+  EXPECT_EQ(c.reset_value, 1714564800500);
+
+  const std::string one_of =
+      "give exactly one of --to-earliest, --to-latest, --to-offset=N or --to-timestamp=TIME";
+  EXPECT_EQ(Error({"group", "reset-offsets", "g", "--topic=t"}), one_of);
+  EXPECT_EQ(Error({"group", "reset-offsets", "g", "--topic=t", "--to-earliest", "--to-latest"}),
+            one_of);
+  EXPECT_EQ(
+      Error({"group", "reset-offsets", "g", "--topic=t", "--to-offset=1", "--to-timestamp=5"}),
+      one_of);
+  EXPECT_EQ(Error({"group", "reset-offsets", "g", "--to-earliest"}),
+            "missing --topic=T: the topic whose offsets move");
+  EXPECT_EQ(Error({"group", "reset-offsets", "g", "--topic=a b", "--to-earliest"})
+                .rfind("invalid topic name 'a b'", 0),
+            0u);
+  EXPECT_EQ(Error({"group", "reset-offsets", "g", "--topic=t", "--to-offset=-1"}),
+            "invalid --to-offset '-1': expected an offset (0 or more)");
+  EXPECT_EQ(Error({"group", "reset-offsets", "g", "--topic=t", "--to-timestamp=yesterday"}),
+            "invalid --to-timestamp 'yesterday': expected milliseconds since the Unix epoch or an "
+            "RFC 3339 time such as 2024-05-01T12:00:00Z");
+  EXPECT_EQ(Error({"group", "reset-offsets", "g", "--topic=t", "--to-latest", "--partition=x"}),
+            "invalid --partition 'x': expected a partition (0 or more)");
 }
 
 TEST_F(CommandTest, UsageErrors) {

@@ -97,6 +97,96 @@ std::string FormatTopicAltered(const v1::TopicInfo& topic,
                       "\n");
 }
 
+namespace {
+
+const char* StateName(v1::GroupState state) {
+  switch (state) {
+    case v1::GROUP_STATE_EMPTY:
+      return "empty";
+    case v1::GROUP_STATE_STABLE:
+      return "stable";
+    case v1::GROUP_STATE_RECONCILING:
+      return "reconciling";
+    default:
+      return "unknown";
+  }
+}
+
+// "t-0,t-1", or "none".
+std::string PartitionList(const google::protobuf::RepeatedPtrField<v1::TopicPartitions>& lists) {
+  std::vector<std::string> names;
+  for (const v1::TopicPartitions& list : lists) {
+    for (int32_t p : list.partitions()) names.push_back(absl::StrCat(list.topic(), "-", p));
+  }
+  return names.empty() ? "none" : absl::StrJoin(names, ",");
+}
+
+}  // namespace
+
+std::string FormatGroupList(const v1::ListGroupsResponse& groups) {
+  std::string out;
+  for (const v1::GroupSummary& g : groups.groups()) {
+    absl::StrAppend(&out, "Group: ", g.group_id(), "\tState: ", StateName(g.state()),
+                    "\tMembers: ", g.members(),
+                    "\tAssignor: ", g.assignor().empty() ? "none" : g.assignor(), "\n");
+  }
+  return out;
+}
+
+std::string FormatGroup(const v1::DescribeGroupResponse& group,
+                        const std::set<TopicPartition>& partitions,
+                        const std::map<TopicPartition, int64_t>& log_ends) {
+  std::string out =
+      absl::StrCat("Group: ", group.group_id(), "\tState: ", StateName(group.state()),
+                   "\tGeneration: ", group.generation(),
+                   "\tAssignor: ", group.assignor().empty() ? "none" : group.assignor(),
+                   "\tMembers: ", group.members_size(), "\n");
+  std::map<TopicPartition, std::string> owner;
+  for (const v1::GroupMember& m : group.members()) {
+    for (const v1::TopicPartitions& list : m.assignment()) {
+      for (int32_t p : list.partitions()) owner[{list.topic(), p}] = m.member_id();
+    }
+    absl::StrAppend(
+        &out, "\tMember: ", m.member_id(),
+        "\tClientId: ", m.client_id().empty() ? "none" : m.client_id(),
+        "\tHost: ", m.client_host().empty() ? "none" : m.client_host(), "\tTopics: ",
+        m.subscribed_topics().empty() ? "none" : absl::StrJoin(m.subscribed_topics(), ","),
+        "\tAssignment: ", PartitionList(m.assignment()),
+        "\tOwned: ", PartitionList(m.owned_partitions()),
+        "\tMillisSinceHeartbeat: ", m.millis_since_heartbeat(), "\n");
+  }
+  std::map<TopicPartition, int64_t> committed;
+  for (const v1::PartitionOffset& o : group.offsets()) {
+    committed[{o.topic(), o.partition()}] = o.offset();
+  }
+  for (const TopicPartition& tp : partitions) {
+    auto c = committed.find(tp);
+    auto end = log_ends.find(tp);
+    auto member = owner.find(tp);
+    const bool has_commit = c != committed.end() && c->second >= 0;
+    std::string lag = "none";
+    if (has_commit && end != log_ends.end()) {
+      lag = absl::StrCat(std::max<int64_t>(0, end->second - c->second));
+    } else if (has_commit) {
+      lag = "unknown";
+    }
+    absl::StrAppend(&out, "\tPartition: ", ToString(tp),
+                    "\tCommitted: ", has_commit ? absl::StrCat(c->second) : "none",
+                    "\tLogEnd: ", end != log_ends.end() ? absl::StrCat(end->second) : "unknown",
+                    "\tLag: ", lag, "\tMember: ", member != owner.end() ? member->second : "none",
+                    "\n");
+  }
+  return out;
+}
+
+std::string FormatOffsetsReset(const std::string& group,
+                               const std::map<TopicPartition, int64_t>& offsets, bool dry_run) {
+  std::vector<std::string> parts;
+  for (const auto& [tp, offset] : offsets) parts.push_back(absl::StrCat(ToString(tp), "=", offset));
+  return absl::StrCat(dry_run ? "would reset" : "reset", " offsets of group '", group,
+                      "': ", absl::StrJoin(parts, ", "), "\n");
+}
+
 std::string FormatCluster(const v1::DescribeClusterResponse& cluster) {
   std::string out = absl::StrCat("ClusterId: ", cluster.cluster_id(), "\n");
   for (const v1::BrokerSummary& s : cluster.brokers()) {

@@ -6,12 +6,15 @@
 #ifndef RUNNEL_CLIENT_CLI_OUTPUT_H_
 #define RUNNEL_CLIENT_CLI_OUTPUT_H_
 
+#include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "client/types.h"
 #include "proto/runnel/v1/admin.pb.h"
+#include "proto/runnel/v1/groups.pb.h"
 #include "proto/runnel/v1/types.pb.h"
 
 namespace runnel::client::cli {
@@ -44,6 +47,21 @@ std::string FormatTopic(const runnel::v1::TopicInfo& topic);
 std::string FormatTopicAltered(const runnel::v1::TopicInfo& topic,
                                const std::map<std::string, std::string>& set,
                                const std::vector<std::string>& reset);
+
+// `group list`: a line per group.
+std::string FormatGroupList(const runnel::v1::ListGroupsResponse& groups);
+
+// `group describe`: the group line, a line per member, then a line per
+// partition of `partitions` with its committed offset (from `group`), log
+// end offset (from `log_ends`; absent: "unknown"), lag and assigned member.
+std::string FormatGroup(const runnel::v1::DescribeGroupResponse& group,
+                        const std::set<TopicPartition>& partitions,
+                        const std::map<TopicPartition, int64_t>& log_ends);
+
+// `group reset-offsets`: "reset offsets of group 'g': t-0=5, t-1=7\n",
+// "would reset ..." for a dry run.
+std::string FormatOffsetsReset(const std::string& group,
+                               const std::map<TopicPartition, int64_t>& offsets, bool dry_run);
 
 // `cluster info`: the cluster id line, then a line per broker.
 std::string FormatCluster(const runnel::v1::DescribeClusterResponse& cluster);

@@ -1,5 +1,9 @@
 #include "client/cli/output.h"
 
+#include <map>
+#include <set>
+#include <utility>
+
 #include "gtest/gtest.h"
 
 namespace runnel::client::cli {
@@ -113,6 +117,70 @@ TEST(FormatTopicTest, CreatedAndList) {
   list.add_names("b");
   EXPECT_EQ(FormatTopicList(list), "a\nb\n");
   EXPECT_EQ(FormatTopicList(v1::ListTopicsResponse()), "");
+}
+
+TEST(FormatGroupTest, ListOneLinePerGroup) {
+  v1::ListGroupsResponse list;
+  v1::GroupSummary* g = list.add_groups();
+  g->set_group_id("billing");
+  g->set_state(v1::GROUP_STATE_STABLE);
+  g->set_members(2);
+  g->set_assignor("range");
+  g = list.add_groups();
+  g->set_group_id("old");
+  g->set_state(v1::GROUP_STATE_EMPTY);
+  EXPECT_EQ(FormatGroupList(list),
+            "Group: billing\tState: stable\tMembers: 2\tAssignor: range\n"
+            "Group: old\tState: empty\tMembers: 0\tAssignor: none\n");
+  EXPECT_EQ(FormatGroupList(v1::ListGroupsResponse()), "");
+}
+
+TEST(FormatGroupTest, DescribeMembersAndLagPerPartition) {
+  v1::DescribeGroupResponse g;
+  g.set_group_id("billing");
+  g.set_state(v1::GROUP_STATE_RECONCILING);
+  g.set_generation(4);
+  g.set_assignor("cooperative-sticky");
+  v1::GroupMember* m = g.add_members();
+  m->set_member_id("m1");
+  m->set_client_id("runnel-cli");
+  m->set_client_host("ipv4:127.0.0.1:5555");
+  m->add_subscribed_topics("orders");
+  v1::TopicPartitions* a = m->add_assignment();
+  a->set_topic("orders");
+  a->add_partitions(0);
+  a->add_partitions(1);
+  v1::TopicPartitions* o = m->add_owned_partitions();
+  o->set_topic("orders");
+  o->add_partitions(0);
+  m->set_millis_since_heartbeat(120);
+  for (auto [p, offset] : {std::pair<int, int64_t>{0, 40}, {1, 7}, {3, 9}}) {
+    v1::PartitionOffset* c = g.add_offsets();
+    c->set_topic("orders");
+    c->set_partition(p);
+    c->set_offset(offset);
+  }
+  const std::set<TopicPartition> partitions = {
+      {"orders", 0}, {"orders", 1}, {"orders", 2}, {"orders", 3}};
+  const std::map<TopicPartition, int64_t> log_ends = {
+      {{"orders", 0}, 42}, {{"orders", 1}, 7}, {{"orders", 2}, 5}};
+  EXPECT_EQ(FormatGroup(g, partitions, log_ends),
+            "Group: billing\tState: reconciling\tGeneration: 4\tAssignor: cooperative-sticky\t"
+            "Members: 1\n"
+            "\tMember: m1\tClientId: runnel-cli\tHost: ipv4:127.0.0.1:5555\tTopics: orders\t"
+            "Assignment: orders-0,orders-1\tOwned: orders-0\tMillisSinceHeartbeat: 120\n"
+            "\tPartition: orders-0\tCommitted: 40\tLogEnd: 42\tLag: 2\tMember: m1\n"
+            "\tPartition: orders-1\tCommitted: 7\tLogEnd: 7\tLag: 0\tMember: m1\n"
+            "\tPartition: orders-2\tCommitted: none\tLogEnd: 5\tLag: none\tMember: none\n"
+            "\tPartition: orders-3\tCommitted: 9\tLogEnd: unknown\tLag: unknown\t"
+            "Member: none\n");
+}
+
+TEST(FormatGroupTest, OffsetsReset) {
+  const std::map<TopicPartition, int64_t> offsets = {{{"t", 0}, 5}, {{"t", 1}, 0}};
+  EXPECT_EQ(FormatOffsetsReset("g", offsets, false), "reset offsets of group 'g': t-0=5, t-1=0\n");
+  EXPECT_EQ(FormatOffsetsReset("g", offsets, true),
+            "would reset offsets of group 'g': t-0=5, t-1=0\n");
 }
 
 TEST(FormatClusterTest, OneLinePerBroker) {

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <istream>
+#include <map>
 #include <memory>
 #include <ostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -13,11 +15,15 @@
 #include "client/cli/output.h"
 #include "client/consumer.h"
 #include "client/errors.h"
+#include "client/group_membership.h"
+#include "client/list_offsets.h"
 #include "client/metadata_cache.h"
 #include "client/producer.h"
 
 namespace runnel::client::cli {
 namespace {
+
+namespace v1 = runnel::v1;
 
 // Longest consume waits in one Poll, so that SIGINT is noticed promptly.
 constexpr absl::Duration kPollSlice = absl::Milliseconds(500);
@@ -33,10 +39,141 @@ absl::Status CheckPartition(MetadataCache& metadata, const Command& c, int32_t* 
   return absl::OkStatus();
 }
 
+// Log end offsets of `partitions`, topic by topic: a topic whose offsets
+// cannot be read (deleted, no leader) is left out, shown as unknown.
+std::map<TopicPartition, int64_t> LogEnds(Admin& admin,
+                                          const std::set<TopicPartition>& partitions) {
+  std::map<std::string, std::vector<OffsetQuery>> by_topic;
+  for (const TopicPartition& tp : partitions) by_topic[tp.topic].push_back({tp});
+  std::map<TopicPartition, int64_t> out;
+  for (const auto& [topic, queries] : by_topic) {
+    absl::StatusOr<std::map<TopicPartition, int64_t>> found = admin.ListOffsets(queries);
+    if (found.ok()) out.insert(found->begin(), found->end());
+  }
+  return out;
+}
+
+int RunGroupDescribe(const Command& c, Admin& admin, std::ostream& out, std::ostream& err) {
+  absl::StatusOr<v1::DescribeGroupResponse> group = admin.DescribeGroup(c.group);
+  if (!group.ok()) return Fail(err, group.status());
+  // Every partition of the topics the group reads or has offsets for.
+  std::set<TopicPartition> partitions;
+  std::set<std::string> topics;
+  for (const v1::PartitionOffset& o : group->offsets()) {
+    partitions.insert({o.topic(), o.partition()});
+    topics.insert(o.topic());
+  }
+  for (const v1::GroupMember& m : group->members()) {
+    topics.insert(m.subscribed_topics().begin(), m.subscribed_topics().end());
+    for (const auto* lists : {&m.assignment(), &m.owned_partitions()}) {
+      std::set<TopicPartition> listed = TopicPartitionsFromProto(*lists);
+      partitions.insert(listed.begin(), listed.end());
+    }
+  }
+  for (const std::string& topic : topics) {
+    absl::StatusOr<v1::TopicInfo> info = admin.metadata().Topic(topic);
+    if (!info.ok()) continue;  // deleted: its offsets still show
+    for (const v1::PartitionInfo& p : info->partitions()) partitions.insert({topic, p.partition()});
+  }
+  out << FormatGroup(*group, partitions, LogEnds(admin, partitions));
+  return 0;
+}
+
+// The offsets `group reset-offsets` sets, resolved on the partitions' leaders.
+absl::StatusOr<std::map<TopicPartition, int64_t>> ResetTargets(const Command& c, Admin& admin) {
+  absl::StatusOr<v1::TopicInfo> topic = admin.metadata().Topic(c.topic);
+  if (!topic.ok()) return topic.status();
+  const int32_t count = topic->partitions_size();
+  if (c.partition && *c.partition >= count) {
+    return PartitionOutOfRange(c.topic, *c.partition, count);
+  }
+  std::vector<TopicPartition> partitions;
+  for (int32_t p = 0; p < count; ++p) {
+    if (!c.partition || *c.partition == p) partitions.push_back({c.topic, p});
+  }
+  auto list = [&](v1::OffsetSpec spec, int64_t timestamp_ms) {
+    std::vector<OffsetQuery> queries;
+    for (const TopicPartition& tp : partitions) queries.push_back({tp, spec, timestamp_ms});
+    return admin.ListOffsets(queries);
+  };
+  switch (c.reset_to) {
+    case ResetTo::kEarliest:
+      return list(v1::OFFSET_SPEC_EARLIEST, 0);
+    case ResetTo::kLatest:
+      return list(v1::OFFSET_SPEC_LATEST, 0);
+    case ResetTo::kTimestamp:
+      return list(v1::OFFSET_SPEC_TIMESTAMP, c.reset_value);
+    case ResetTo::kOffset:
+      break;
+  }
+  absl::StatusOr<std::map<TopicPartition, int64_t>> starts = list(v1::OFFSET_SPEC_EARLIEST, 0);
+  if (!starts.ok()) return starts.status();
+  absl::StatusOr<std::map<TopicPartition, int64_t>> ends = list(v1::OFFSET_SPEC_LATEST, 0);
+  if (!ends.ok()) return ends.status();
+  std::map<TopicPartition, int64_t> out;
+  for (const TopicPartition& tp : partitions) {
+    const int64_t lo = (*starts)[tp];
+    const int64_t hi = (*ends)[tp];
+    if (c.reset_value < lo || c.reset_value > hi) {
+      return absl::OutOfRangeError(absl::StrCat("offset ", c.reset_value, " is out of range for ",
+                                                ToString(tp), ": valid offsets are ", lo, " to ",
+                                                hi));
+    }
+    out[tp] = c.reset_value;
+  }
+  return out;
+}
+
+int RunGroupReset(const Command& c, Admin& admin, std::ostream& out, std::ostream& err) {
+  if (c.dry_run) {
+    // The coordinator refuses a reset under live members; say so now too.
+    absl::StatusOr<v1::DescribeGroupResponse> group = admin.DescribeGroup(c.group);
+    if (!group.ok() && group.status().code() != absl::StatusCode::kNotFound) {
+      return Fail(err, group.status());
+    }
+    if (group.ok() && group->members_size() > 0) {
+      return Fail(err, absl::FailedPreconditionError(
+                           absl::StrCat("group '", c.group, "' has ", group->members_size(),
+                                        " live member(s): stop its consumers first")));
+    }
+  }
+  absl::StatusOr<std::map<TopicPartition, int64_t>> offsets = ResetTargets(c, admin);
+  if (!offsets.ok()) return Fail(err, offsets.status());
+  if (!c.dry_run) {
+    if (absl::Status s = admin.AlterGroupOffsets(c.group, *offsets); !s.ok()) return Fail(err, s);
+  }
+  out << FormatOffsetsReset(c.group, *offsets, c.dry_run);
+  return 0;
+}
+
 int RunAdmin(const Command& c, const ClientOptions& options, std::ostream& out,
              std::ostream& err) {
   Admin admin(options);
   switch (c.kind) {
+    case CommandKind::kTopicAlter: {
+      auto grown = admin.CreatePartitions(c.topic, c.partitions);
+      if (!grown.ok()) return Fail(err, grown.status());
+      out << "altered topic '" << c.topic << "': partitions=" << grown->topic().partitions_size()
+          << "\n";
+      break;
+    }
+    case CommandKind::kGroupList: {
+      auto groups = admin.ListGroups();
+      if (!groups.ok()) return Fail(err, groups.status());
+      out << FormatGroupList(*groups);
+      break;
+    }
+    case CommandKind::kGroupDescribe:
+      if (int code = RunGroupDescribe(c, admin, out, err); code != 0) return code;
+      break;
+    case CommandKind::kGroupResetOffsets:
+      if (int code = RunGroupReset(c, admin, out, err); code != 0) return code;
+      break;
+    case CommandKind::kGroupDelete: {
+      if (absl::Status s = admin.DeleteGroup(c.group); !s.ok()) return Fail(err, s);
+      out << "deleted group '" << c.group << "'\n";
+      break;
+    }
     case CommandKind::kTopicCreate: {
       auto created = admin.CreateTopic(c.topic, c.partitions, c.replication_factor, c.configs);
       if (!created.ok()) return Fail(err, created.status());
@@ -162,15 +299,16 @@ int RunProduce(const Command& c, const ClientOptions& client, std::istream& in,
   return 0;
 }
 
-int RunConsume(const Command& c, const ClientOptions& client, std::ostream& out,
-               std::ostream& err, const std::atomic<bool>* stop) {
-  ConsumerOptions options;
-  options.client = client;
-  Consumer consumer(options);
+// consume --group: how often printed records' offsets are committed.
+constexpr absl::Duration kGroupCommitInterval = absl::Seconds(1);
+
+// Joins the group (--group) or assigns the partitions to read.
+absl::Status StartConsumer(const Command& c, Consumer& consumer) {
   int32_t num_partitions = 0;
   if (absl::Status s = CheckPartition(consumer.metadata(), c, &num_partitions); !s.ok()) {
-    return Fail(err, s);
+    return s;
   }
+  if (!c.group.empty()) return consumer.Subscribe({c.topic});
   StartOffset start = c.offset           ? StartOffset::At(*c.offset)
                       : c.from_beginning ? StartOffset::Earliest()
                                          : StartOffset::Latest();
@@ -178,7 +316,27 @@ int RunConsume(const Command& c, const ClientOptions& client, std::ostream& out,
   for (int32_t p = 0; p < num_partitions; ++p) {
     if (!c.partition || *c.partition == p) assignments.push_back({c.topic, p, start});
   }
-  if (absl::Status s = consumer.Assign(assignments); !s.ok()) return Fail(err, s);
+  return consumer.Assign(assignments);
+}
+
+int RunConsume(const Command& c, const ClientOptions& client, std::ostream& out, std::ostream& err,
+               const std::atomic<bool>* stop) {
+  ConsumerOptions options;
+  options.client = client;
+  if (!c.group.empty()) {
+    options.client.client_id = c.client_id;
+    options.group_id = c.group;
+    options.assignor = c.assignor;
+    if (c.session_timeout_ms) options.session_timeout = absl::Milliseconds(*c.session_timeout_ms);
+    options.auto_offset_reset = c.from_beginning ? OffsetReset::kEarliest : OffsetReset::kLatest;
+    // Every record Poll returns is printed before the next Poll, so the
+    // positions auto-commit takes are printed records (the one exception,
+    // stopping mid-batch, is handled below).
+    options.enable_auto_commit = true;
+    options.auto_commit_interval = kGroupCommitInterval;
+  }
+  Consumer consumer(options);
+  if (absl::Status s = StartConsumer(c, consumer); !s.ok()) return Fail(err, s);
 
   const RecordFormat format{c.print_key, c.print_offset};
   int64_t count = 0;
@@ -196,23 +354,34 @@ int RunConsume(const Command& c, const ClientOptions& client, std::ostream& out,
       out.flush();
       return Fail(err, records.status());
     }
-    for (const ConsumerRecord& r : *records) {
-      out << FormatRecord(r, format);
+    size_t printed = 0;
+    for (; printed < records->size(); ++printed) {
+      if (!out || (c.max_messages && count >= *c.max_messages)) break;
+      out << FormatRecord((*records)[printed], format);
       ++count;
-      if (c.max_messages && count >= *c.max_messages) {
-        done = true;
-        break;
-      }
     }
+    done = printed < records->size() || (c.max_messages && count >= *c.max_messages);
     if (!records->empty()) {
       last_record = absl::Now();
       out.flush();
     }
-    if (!out) break;  // stdout closed (e.g. `| head`): nobody is reading
+    if (!out) done = true;  // stdout closed (e.g. `| head`): nobody is reading
+    // Records returned but not printed must not count as consumed: move
+    // their partitions back so that the group's final commit excludes them.
+    std::set<TopicPartition> rewound;
+    for (size_t i = printed; i < records->size(); ++i) {
+      const ConsumerRecord& r = (*records)[i];
+      if (rewound.insert({r.topic, r.partition}).second) {
+        consumer.Seek({r.topic, r.partition}, r.offset).IgnoreError();
+      }
+    }
   }
   out.flush();
+  // Leaves the group at once (committing the printed records' offsets).
+  absl::Status closed = consumer.Close();
   err << count << " records consumed\n";
   err.flush();
+  if (!closed.ok()) return Fail(err, closed);
   return 0;
 }
 

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "client/consumer.h"
 #include "client/errors.h"
 #include "client/partitioner.h"
 #include "client/testing/fake_cluster.h"
@@ -251,6 +253,155 @@ TEST_F(RunTest, ConsumeBadInput) {
                  "--offset and --from-beginning cannot be used together");
   ExpectBadInput(Runnel({"consume", "orders", "--max-messages=x"}),
                  "invalid value 'x' for --max-messages (see 'runnel consume --help')");
+}
+
+TEST_F(RunTest, TopicAlterAddsPartitions) {
+  cluster_.CreateTopic("t", 2);
+  Result r = Runnel({"topic", "alter", "t", "--partitions=5"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "altered topic 't': partitions=5\n");
+  // Usable at once.
+  r = Runnel({"produce", "t", "--partition=4"}, "x\n");
+  EXPECT_EQ(r.code, 0) << r.err;
+  ExpectBadInput(Runnel({"topic", "alter", "t", "--partitions=3"}),
+                 "topic 't' has 5 partitions; the new count must be larger, got 3");
+  ExpectBadInput(Runnel({"topic", "alter", "nope", "--partitions=3"}), "topic 'nope' not found");
+}
+
+// Output lines, sorted.
+std::vector<std::string> SortedLines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  std::sort(lines.begin(), lines.end());
+  return lines;
+}
+
+TEST_F(RunTest, ConsumeWithAGroupCommitsWhatItPrinted) {
+  cluster_.CreateTopic("t", 2);
+  cluster_.Append("t", 0, {"a0", "a1", "a2"});
+  cluster_.Append("t", 1, {"b0"});
+  // Stops in the middle of partition 0's batch: only printed records count.
+  Result r = Runnel({"consume", "t", "--group=g", "--partition-count-ignored"});
+  ExpectBadInput(r, "unknown flag --partition-count-ignored (see 'runnel consume --help')");
+  r = Runnel(
+      {"consume", "t", "--group=g", "--from-beginning", "--max-messages=3", "--print-offset"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "3 records consumed\n");
+  std::map<TopicPartition, int64_t> committed = cluster_.groups().Offsets("g");
+  const TopicPartition t0{"t", 0}, t1{"t", 1};
+  EXPECT_EQ(committed[t0] + committed[t1], 3) << r.out;
+  EXPECT_TRUE(cluster_.groups().Members("g").empty());  // left at exit
+
+  // The next member continues where the group stopped.
+  Result rest = Runnel({"consume", "t", "--group=g", "--timeout-ms=500"});
+  EXPECT_EQ(rest.code, 0) << rest.err;
+  EXPECT_EQ(rest.err, "1 records consumed\n");
+  std::vector<std::string> all = SortedLines(rest.out);
+  for (const std::string& line : SortedLines(r.out))
+    all.push_back(line.substr(line.find('\t') + 1));
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(all, (std::vector<std::string>{"a0", "a1", "a2", "b0"}));
+  EXPECT_EQ(cluster_.groups().Offsets("g"),
+            (std::map<TopicPartition, int64_t>{{{"t", 0}, 3}, {{"t", 1}, 1}}));
+
+  // Without --from-beginning a new group starts at the end.
+  Result latest = Runnel({"consume", "t", "--group=fresh", "--timeout-ms=300"});
+  EXPECT_EQ(latest.code, 0) << latest.err;
+  EXPECT_EQ(latest.out, "");
+  ExpectBadInput(Runnel({"consume", "nope", "--group=g"}), "topic 'nope' not found");
+}
+
+TEST_F(RunTest, GroupListDescribeResetDelete) {
+  cluster_.CreateTopic("t", 2);
+  cluster_.Append("t", 0, {"a0", "a1"}, 1000);
+  cluster_.Append("t", 0, {"a2"}, 5000);
+  cluster_.Append("t", 1, {"b0"}, 1000);
+  ASSERT_EQ(Runnel({"consume", "t", "--group=g", "--from-beginning", "--max-messages=4"}).code, 0);
+
+  Result r = Runnel({"group", "list"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "Group: g\tState: empty\tMembers: 0\tAssignor: none\n");
+
+  cluster_.Append("t", 1, {"b1", "b2"});
+  r = Runnel({"group", "describe", "g"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "Group: g\tState: empty\tGeneration: 2\tAssignor: none\tMembers: 0\n"
+            "\tPartition: t-0\tCommitted: 3\tLogEnd: 3\tLag: 0\tMember: none\n"
+            "\tPartition: t-1\tCommitted: 1\tLogEnd: 3\tLag: 2\tMember: none\n");
+
+  r = Runnel({"group", "reset-offsets", "g", "--topic=t", "--to-timestamp=2000", "--dry-run"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "would reset offsets of group 'g': t-0=2, t-1=3\n");
+  const TopicPartition t0{"t", 0};
+  EXPECT_EQ(cluster_.groups().Offsets("g")[t0], 3);  // unchanged
+  r = Runnel({"group", "reset-offsets", "g", "--topic=t", "--to-earliest", "--partition=1"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "reset offsets of group 'g': t-1=0\n");
+  r = Runnel({"group", "reset-offsets", "g", "--topic=t", "--to-offset=1"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "reset offsets of group 'g': t-0=1, t-1=1\n");
+  ExpectBadInput(Runnel({"group", "reset-offsets", "g", "--topic=t", "--to-offset=4"}),
+                 "offset 4 is out of range for t-0: valid offsets are 0 to 3");
+  r = Runnel({"group", "reset-offsets", "g", "--topic=t", "--to-latest"});
+  EXPECT_EQ(r.out, "reset offsets of group 'g': t-0=3, t-1=3\n");
+  EXPECT_EQ(cluster_.groups().Offsets("g"),
+            (std::map<TopicPartition, int64_t>{{{"t", 0}, 3}, {{"t", 1}, 3}}));
+  ExpectBadInput(Runnel({"group", "reset-offsets", "g", "--topic=nope", "--to-latest"}),
+                 "topic 'nope' not found");
+  ExpectBadInput(
+      Runnel({"group", "reset-offsets", "g", "--topic=t", "--to-latest", "--partition=2"}),
+      "partition 2 out of range for topic 't' (2 partitions: 0-1)");
+
+  r = Runnel({"group", "delete", "g"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "deleted group 'g'\n");
+  ExpectBadInput(Runnel({"group", "describe", "g"}), "group 'g' not found");
+  ExpectBadInput(Runnel({"group", "delete", "g"}), "group 'g' not found");
+  EXPECT_EQ(Runnel({"group", "list"}).out, "");
+}
+
+TEST_F(RunTest, GroupWithLiveMembers) {
+  cluster_.CreateTopic("t", 2);
+  ConsumerOptions options;
+  options.client = cluster_.Options();
+  options.group_id = "g";
+  options.client.client_id = "worker-7";
+  Consumer member(options);
+  ASSERT_TRUE(member.Subscribe({"t"}).ok());
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (member.assignment().size() < 2 && absl::Now() < deadline) {
+    ASSERT_TRUE(member.Poll(absl::Milliseconds(10)).ok());
+  }
+  ASSERT_TRUE(member.CommitSync().ok());
+
+  Result r = Runnel({"group", "describe", "g"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("Group: g\tState: stable\tGeneration: 1\tAssignor: cooperative-sticky\t"
+                        "Members: 1\n\tMember: " +
+                            member.member_id() + "\tClientId: worker-7\t",
+                        0),
+            0u)
+      << r.out;
+  EXPECT_NE(r.out.find("\tTopics: t\tAssignment: t-0,t-1\tOwned: t-0,t-1\t"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("\tPartition: t-1\tCommitted: 0\tLogEnd: 0\tLag: 0\tMember: " +
+                       member.member_id() + "\n"),
+            std::string::npos)
+      << r.out;
+  r = Runnel({"group", "list"});
+  EXPECT_EQ(r.out, "Group: g\tState: stable\tMembers: 1\tAssignor: cooperative-sticky\n");
+
+  // The coordinator refuses to move or delete the offsets of a live group.
+  ExpectBadInput(Runnel({"group", "reset-offsets", "g", "--topic=t", "--to-earliest"}),
+                 "group 'g' has 1 live member(s): stop its consumers first");
+  ExpectBadInput(Runnel({"group", "reset-offsets", "g", "--topic=t", "--to-earliest", "--dry-run"}),
+                 "group 'g' has 1 live member(s): stop its consumers first");
+  ExpectBadInput(Runnel({"group", "delete", "g"}),
+                 "group 'g' has 1 live member(s): stop its consumers first");
+  ASSERT_TRUE(member.Close().ok());
+  EXPECT_EQ(Runnel({"group", "delete", "g"}).code, 0);
 }
 
 TEST(ExitCodeForTest, Rule) {

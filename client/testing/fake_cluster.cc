@@ -136,6 +136,22 @@ struct FakeCluster::State {
     auto it = down.find(broker);
     return it != down.end() && it->second;
   }
+
+  // New partitions are led like at creation: partition p by broker (p % brokers) + 1.
+  void Grow(Topic& t, int total) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    const size_t before = t.partitions.size();
+    t.partitions.resize(total);
+    for (size_t i = before; i < t.partitions.size(); ++i) {
+      t.partitions[i].leader = static_cast<int>(i) % num_brokers + 1;
+    }
+  }
+
+  // Partition count of a topic, -1 if unknown.
+  int32_t PartitionCount(const std::string& topic) const {
+    absl::MutexLock lock(&mu);
+    auto it = topics.find(topic);
+    return it == topics.end() ? -1 : static_cast<int32_t>(it->second.partitions.size());
+  }
 };
 
 namespace {
@@ -227,7 +243,9 @@ class BrokerService final : public v1::Broker::Service {
         r->set_error_message(message);
         continue;
       }
-      r->set_offset(q.spec() == v1::OFFSET_SPEC_EARLIEST ? 0 : p->next_offset);
+      r->set_offset(q.spec() == v1::OFFSET_SPEC_EARLIEST    ? 0
+                    : q.spec() == v1::OFFSET_SPEC_TIMESTAMP ? OffsetForTime(*p, q.timestamp_ms())
+                                                            : p->next_offset);
       r->set_leader_epoch(p->leader_epoch);
     }
     return grpc::Status::OK;
@@ -259,6 +277,18 @@ class BrokerService final : public v1::Broker::Service {
   }
 
  private:
+  // The first offset whose record's timestamp is at least `timestamp`, else the log end.
+  static int64_t OffsetForTime(const Partition& p, int64_t timestamp) {
+    for (const auto& [last, bytes] : p.batches) {
+      std::vector<batch::Record> records;
+      batch::DecodeRecords(bytes, &records).IgnoreError();
+      for (const batch::Record& r : records) {
+        if (r.timestamp >= timestamp) return r.offset;
+      }
+    }
+    return p.next_offset;
+  }
+
   // Fills one Fetch answer; true if it holds records or an error.
   bool FillFetch(const v1::FetchRequest& request, v1::FetchResponse* response)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_->mu) {
@@ -339,11 +369,26 @@ class AdminService final : public v1::Admin::Service {
     t.id = state_->next_topic_id++;
     t.replication_factor = rf;
     t.configs.insert(request->configs().begin(), request->configs().end());
-    t.partitions.resize(request->partitions());
-    for (int i = 0; i < request->partitions(); ++i) {
-      t.partitions[i].leader = i % state_->num_brokers + 1;
-    }
+    state_->Grow(t, request->partitions());
     *response->mutable_topic() = state_->Describe(request->name(), t);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status CreatePartitions(grpc::ServerContext*, const v1::CreatePartitionsRequest* request,
+                                v1::CreatePartitionsResponse* response) override {
+    absl::MutexLock lock(&state_->mu);
+    if (state_->IsDown(id_)) return kDown;
+    auto it = state_->topics.find(request->name());
+    if (it == state_->topics.end()) return NotFound(request->name());
+    const int current = static_cast<int>(it->second.partitions.size());
+    if (request->total_count() <= current) {
+      return grpc::Status(
+          grpc::StatusCode::INVALID_ARGUMENT,
+          absl::StrCat("topic '", request->name(), "' has ", current,
+                       " partitions; the new count must be larger, got ", request->total_count()));
+    }
+    state_->Grow(it->second, request->total_count());
+    *response->mutable_topic() = state_->Describe(it->first, it->second);
     return grpc::Status::OK;
   }
 
@@ -422,25 +467,33 @@ class AdminService final : public v1::Admin::Service {
 struct FakeCluster::Broker {
   BrokerService broker_service;
   AdminService admin_service;
+  FakeGroupsService groups_service;
   std::unique_ptr<grpc::Server> server;
 
   int port = 0;  // when listening on loopback
 
-  Broker(const std::shared_ptr<State>& state, int id, bool listen)
-      : broker_service(state, id), admin_service(state, id) {
+  Broker(const std::shared_ptr<State>& state, const std::shared_ptr<FakeGroups>& groups, int id,
+         bool listen)
+      : broker_service(state, id), admin_service(state, id), groups_service(groups, [state, id] {
+          absl::MutexLock lock(&state->mu);
+          return state->IsDown(id);
+        }) {
     grpc::ServerBuilder builder;
     if (listen) builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
     builder.RegisterService(&broker_service);
     builder.RegisterService(&admin_service);
+    builder.RegisterService(&groups_service);
     server = builder.BuildAndStart();
   }
 };
 
 FakeCluster::FakeCluster(int num_brokers, bool listen_on_loopback)
-    : state_(std::make_shared<State>()) {
+    : state_(std::make_shared<State>()),
+      groups_(std::make_shared<FakeGroups>(
+          [state = state_](const std::string& topic) { return state->PartitionCount(topic); })) {
   state_->num_brokers = num_brokers;
   for (int id = 1; id <= num_brokers; ++id) {
-    brokers_.push_back(std::make_unique<Broker>(state_, id, listen_on_loopback));
+    brokers_.push_back(std::make_unique<Broker>(state_, groups_, id, listen_on_loopback));
     state_->addresses.push_back(listen_on_loopback
                                     ? absl::StrCat("127.0.0.1:", brokers_.back()->port)
                                     : absl::StrCat("fake-broker-", id, ":9092"));
@@ -483,8 +536,12 @@ void FakeCluster::CreateTopic(const std::string& name, int partitions) {
   absl::MutexLock lock(&state_->mu);
   Topic& t = state_->topics[name];
   t.id = state_->next_topic_id++;
-  t.partitions.resize(partitions);
-  for (int i = 0; i < partitions; ++i) t.partitions[i].leader = i % state_->num_brokers + 1;
+  state_->Grow(t, partitions);
+}
+
+void FakeCluster::AddPartitions(const std::string& name, int total_count) {
+  absl::MutexLock lock(&state_->mu);
+  state_->Grow(state_->topics.at(name), total_count);
 }
 
 void FakeCluster::SetLeader(const std::string& topic, int partition, int broker_id) {
@@ -511,9 +568,9 @@ void FakeCluster::AppendBatch(const std::string& topic, int partition, std::stri
 }
 
 void FakeCluster::Append(const std::string& topic, int partition,
-                         const std::vector<std::string>& values) {
+                         const std::vector<std::string>& values, int64_t timestamp_ms) {
   batch::BatchBuilder builder;
-  for (const std::string& v : values) builder.Append(1000, std::nullopt, v);
+  for (const std::string& v : values) builder.Append(timestamp_ms, std::nullopt, v);
   AppendBatch(topic, partition, *builder.Build());
 }
 

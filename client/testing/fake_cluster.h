@@ -1,9 +1,10 @@
 // FakeCluster: an in-memory stand-in for a Runnel cluster, for the client's
 // unit tests. Each fake broker is a gRPC server with no listening port; the
 // client reaches it through in-process channels (ClientOptions from
-// Options()), so tests need no sockets. Brokers serve Broker and Admin on one
-// shared state: topics, leaders and logs of real encoded batches (the batch
-// codec stamps base offsets just as a broker does).
+// Options()), so tests need no sockets. Brokers serve Broker, Admin and
+// Groups on one shared state: topics, leaders and logs of real encoded
+// batches (the batch codec stamps base offsets just as a broker does), and
+// consumer groups (fake_groups.h).
 //
 // It implements the protocol's contract closely enough to exercise client
 // logic (leaders, epochs, offsets, long polls, error codes) plus fault
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "client/options.h"
+#include "client/testing/fake_groups.h"
 #include "proto/batch/record_batch.h"
 #include "proto/runnel/v1/types.pb.h"
 
@@ -42,6 +44,8 @@ class FakeCluster {
 
   // Creates a topic directly. Partition p is led by broker (p % brokers) + 1.
   void CreateTopic(const std::string& name, int partitions);
+  // Adds partitions to a topic (as Admin.CreatePartitions).
+  void AddPartitions(const std::string& name, int total_count);
   // Moves leadership (-1: offline) and bumps the leader epoch.
   void SetLeader(const std::string& topic, int partition, int broker_id);
   // A down broker answers every RPC with gRPC UNAVAILABLE.
@@ -54,8 +58,10 @@ class FakeCluster {
 
   // Appends one encoded batch as if produced (base offset stamped here).
   void AppendBatch(const std::string& topic, int partition, std::string batch);
-  // Appends one batch holding `values` as records without keys.
-  void Append(const std::string& topic, int partition, const std::vector<std::string>& values);
+  // Appends one batch holding `values` as records without keys, stamped
+  // `timestamp_ms`.
+  void Append(const std::string& topic, int partition, const std::vector<std::string>& values,
+              int64_t timestamp_ms = 1000);
 
   // The partition's log, decoded.
   std::vector<runnel::batch::Record> Records(const std::string& topic, int partition) const;
@@ -67,10 +73,14 @@ class FakeCluster {
   int fetch_calls() const;
   int metadata_calls() const;
 
+  // The consumer group coordinator every broker forwards to.
+  FakeGroups& groups() { return *groups_; }
+
   struct State;  // shared by the fake services; defined in the .cc
 
  private:
   std::shared_ptr<State> state_;
+  std::shared_ptr<FakeGroups> groups_;
   struct Broker;
   std::vector<std::unique_ptr<Broker>> brokers_;
 };
