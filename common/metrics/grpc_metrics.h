@@ -18,9 +18,9 @@
 namespace runnel::metrics {
 
 // For grpc::ServerBuilder::experimental().SetInterceptorCreators().
-std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
-RpcMetricsInterceptorFactory(Registry *registry);
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> RpcMetricsInterceptorFactory(
+    Registry* registry);
 
-} // namespace runnel::metrics
+}  // namespace runnel::metrics
 
-#endif // RUNNEL_COMMON_METRICS_GRPC_METRICS_H_
+#endif  // RUNNEL_COMMON_METRICS_GRPC_METRICS_H_

@@ -7,15 +7,14 @@
 
 namespace runnel::metrics {
 
-absl::StatusOr<std::unique_ptr<HttpServer>>
-HttpServer::Start(const std::string &listen, const Registry *registry) {
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen,
+                                                              const Registry* registry) {
   const size_t colon = listen.rfind(':');
   int port = -1;
   if (colon == std::string::npos || colon == 0 ||
-      !absl::SimpleAtoi(listen.substr(colon + 1), &port) || port < 0 ||
-      port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "metrics listen address \"", listen, "\" is not host:port"));
+      !absl::SimpleAtoi(listen.substr(colon + 1), &port) || port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("metrics listen address \"", listen, "\" is not host:port"));
   }
   std::string host = listen.substr(0, colon);
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
@@ -29,21 +28,17 @@ HttpServer::Start(const std::string &listen, const Registry *registry) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
-  s->server_->Get("/metrics",
-                  [registry](const httplib::Request &, httplib::Response &res) {
-                    res.set_content(registry->Render(),
-                                    "text/plain; version=0.0.4; charset=utf-8");
-                  });
-  s->server_->Get("/healthz",
-                  [](const httplib::Request &, httplib::Response &res) {
-                    res.set_content("ok\n", "text/plain");
-                  });
+  s->server_->Get("/metrics", [registry](const httplib::Request&, httplib::Response& res) {
+    res.set_content(registry->Render(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  s->server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain");
+  });
   s->port_ = port == 0 ? s->server_->bind_to_any_port(host) : port;
   if (s->port_ <= 0 || (port != 0 && !s->server_->bind_to_port(host, port))) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen for metrics on ", listen));
+    return absl::UnavailableError(absl::StrCat("cannot listen for metrics on ", listen));
   }
-  httplib::Server *raw = s->server_.get();
+  httplib::Server* raw = s->server_.get();
   s->thread_ = std::thread([raw] { raw->listen_after_bind(); });
   // stop() is a no-op until the loop runs: wait for it, so that destroying
   // the server right after Start cannot leave the thread listening forever.
@@ -55,10 +50,8 @@ HttpServer::Start(const std::string &listen, const Registry *registry) {
 }
 
 HttpServer::~HttpServer() {
-  if (server_ != nullptr)
-    server_->stop();
-  if (thread_.joinable())
-    thread_.join();
+  if (server_ != nullptr) server_->stop();
+  if (thread_.joinable()) thread_.join();
 }
 
-} // namespace runnel::metrics
+}  // namespace runnel::metrics

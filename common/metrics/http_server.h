@@ -24,18 +24,18 @@ class Server;
 namespace runnel::metrics {
 
 class HttpServer {
-public:
+ public:
   // Listens on `listen` ("host:port"; port 0 picks a free one) and serves in
   // the background. InvalidArgument for a malformed address, Unavailable when
   // the port cannot be bound.
-  static absl::StatusOr<std::unique_ptr<HttpServer>>
-  Start(const std::string &listen, const Registry *registry);
+  static absl::StatusOr<std::unique_ptr<HttpServer>> Start(const std::string& listen,
+                                                           const Registry* registry);
   ~HttpServer();
 
   // The bound port (the chosen one when `listen` asked for port 0).
   int port() const { return port_; }
 
-private:
+ private:
   HttpServer() = default;
 
   std::unique_ptr<httplib::Server> server_;
@@ -43,6 +43,6 @@ private:
   int port_ = 0;
 };
 
-} // namespace runnel::metrics
+}  // namespace runnel::metrics
 
-#endif // RUNNEL_COMMON_METRICS_HTTP_SERVER_H_
+#endif  // RUNNEL_COMMON_METRICS_HTTP_SERVER_H_

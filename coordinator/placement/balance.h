@@ -35,22 +35,22 @@ namespace runnel::coordinator::placement {
 
 struct BalanceBroker {
   int32_t id = 0;
-  std::string rack;      // "" when unknown: then it counts as its own rack
-  bool alive = true;     // registered with a live session
-  bool draining = false; // being decommissioned: must end with no replica
+  std::string rack;       // "" when unknown: then it counts as its own rack
+  bool alive = true;      // registered with a live session
+  bool draining = false;  // being decommissioned: must end with no replica
 };
 
 struct BalancePartition {
   std::string topic;
   int32_t partition = 0;
-  std::vector<int32_t> replicas; // preferred leader first
+  std::vector<int32_t> replicas;  // preferred leader first
 };
 
 struct ReplicaMove {
   std::string topic;
   int32_t partition = 0;
-  std::vector<int32_t> from; // replicas now
-  std::vector<int32_t> to;   // replicas after the move, preferred leader first
+  std::vector<int32_t> from;  // replicas now
+  std::vector<int32_t> to;    // replicas after the move, preferred leader first
   // Replicas the move copies data to (in `to`, not in `from`); empty when the
   // move only reorders (a leader change).
   std::vector<int32_t> added;
@@ -59,10 +59,9 @@ struct ReplicaMove {
 // The moves that balance `partitions` over `brokers`. FailedPrecondition
 // when a draining broker's replicas have nowhere to go (fewer eligible
 // brokers than the replication factor).
-absl::StatusOr<std::vector<ReplicaMove>>
-PlanBalance(const std::vector<BalanceBroker> &brokers,
-            std::vector<BalancePartition> partitions);
+absl::StatusOr<std::vector<ReplicaMove>> PlanBalance(const std::vector<BalanceBroker>& brokers,
+                                                     std::vector<BalancePartition> partitions);
 
-} // namespace runnel::coordinator::placement
+}  // namespace runnel::coordinator::placement
 
-#endif // RUNNEL_COORDINATOR_PLACEMENT_BALANCE_H_
+#endif  // RUNNEL_COORDINATOR_PLACEMENT_BALANCE_H_

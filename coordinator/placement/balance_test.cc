@@ -13,8 +13,7 @@ using ::testing::IsEmpty;
 
 std::vector<BalanceBroker> Brokers(int n) {
   std::vector<BalanceBroker> b;
-  for (int i = 1; i <= n; ++i)
-    b.push_back({i, "", true, false});
+  for (int i = 1; i <= n; ++i) b.push_back({i, "", true, false});
   return b;
 }
 
@@ -22,10 +21,9 @@ std::vector<BalanceBroker> Brokers(int n) {
 struct Loads {
   std::map<int32_t, int> replicas, leaders;
 };
-Loads Apply(std::vector<BalancePartition> *partitions,
-            const std::vector<ReplicaMove> &moves) {
-  for (const ReplicaMove &m : moves) {
-    for (BalancePartition &p : *partitions) {
+Loads Apply(std::vector<BalancePartition>* partitions, const std::vector<ReplicaMove>& moves) {
+  for (const ReplicaMove& m : moves) {
+    for (BalancePartition& p : *partitions) {
       if (p.topic == m.topic && p.partition == m.partition) {
         EXPECT_EQ(p.replicas, m.from);
         p.replicas = m.to;
@@ -33,16 +31,14 @@ Loads Apply(std::vector<BalancePartition> *partitions,
     }
   }
   Loads l;
-  for (const BalancePartition &p : *partitions) {
-    for (int32_t b : p.replicas)
-      ++l.replicas[b];
+  for (const BalancePartition& p : *partitions) {
+    for (int32_t b : p.replicas) ++l.replicas[b];
     ++l.leaders[p.replicas[0]];
   }
   return l;
 }
 
-int Spread(const std::map<int32_t, int> &load,
-           const std::vector<int32_t> &brokers) {
+int Spread(const std::map<int32_t, int>& load, const std::vector<int32_t>& brokers) {
   int lo = 1 << 30, hi = 0;
   for (int32_t b : brokers) {
     const int n = load.count(b) ? load.at(b) : 0;
@@ -77,14 +73,13 @@ TEST(PlanBalanceTest, NewBrokerReceivesItsShareAndNoMore) {
   // 18 replicas over 4 brokers: broker 4 gets 4 or 5 copies, nothing else
   // moves.
   int copied = 0;
-  for (const ReplicaMove &m : *moves) {
+  for (const ReplicaMove& m : *moves) {
     copied += m.added.size();
-    for (int32_t b : m.added)
-      EXPECT_EQ(b, 4);
+    for (int32_t b : m.added) EXPECT_EQ(b, 4);
   }
   EXPECT_GE(copied, 4);
   EXPECT_LE(copied, 5);
-  for (const BalancePartition &p : partitions) {
+  for (const BalancePartition& p : partitions) {
     std::set<int32_t> distinct(p.replicas.begin(), p.replicas.end());
     EXPECT_EQ(distinct.size(), 3u) << p.partition;
   }
@@ -92,10 +87,9 @@ TEST(PlanBalanceTest, NewBrokerReceivesItsShareAndNoMore) {
 
 TEST(PlanBalanceTest, DrainingBrokerEndsEmpty) {
   std::vector<BalanceBroker> brokers = Brokers(4);
-  brokers[1].draining = true; // broker 2
+  brokers[1].draining = true;  // broker 2
   std::vector<BalancePartition> partitions;
-  for (int i = 0; i < 8; ++i)
-    partitions.push_back({"t", i, {1 + i % 4, 1 + (i + 1) % 4}});
+  for (int i = 0; i < 8; ++i) partitions.push_back({"t", i, {1 + i % 4, 1 + (i + 1) % 4}});
   auto moves = PlanBalance(brokers, partitions);
   ASSERT_TRUE(moves.ok());
   Loads l = Apply(&partitions, *moves);
@@ -110,49 +104,41 @@ TEST(PlanBalanceTest, DrainFailsWithoutEnoughBrokers) {
   auto moves = PlanBalance(brokers, SixPartitionsOnThree());
   ASSERT_FALSE(moves.ok());
   EXPECT_EQ(moves.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(std::string(moves.status().message()),
-              ::testing::HasSubstr("off broker 1"));
+  EXPECT_THAT(std::string(moves.status().message()), ::testing::HasSubstr("off broker 1"));
 }
 
 TEST(PlanBalanceTest, LeadersEvenOutByReorderingOnly) {
   // Every partition prefers broker 1; replicas are already even.
   std::vector<BalancePartition> partitions;
-  for (int i = 0; i < 6; ++i)
-    partitions.push_back({"t", i, {1, 2, 3}});
+  for (int i = 0; i < 6; ++i) partitions.push_back({"t", i, {1, 2, 3}});
   auto moves = PlanBalance(Brokers(3), partitions);
   ASSERT_TRUE(moves.ok());
-  for (const ReplicaMove &m : *moves)
-    EXPECT_THAT(m.added, IsEmpty());
+  for (const ReplicaMove& m : *moves) EXPECT_THAT(m.added, IsEmpty());
   Loads l = Apply(&partitions, *moves);
-  EXPECT_THAT(l.leaders, ElementsAre(std::pair<const int32_t, int>{1, 2},
-                                     std::pair<const int32_t, int>{2, 2},
-                                     std::pair<const int32_t, int>{3, 2}));
+  EXPECT_THAT(l.leaders,
+              ElementsAre(std::pair<const int32_t, int>{1, 2}, std::pair<const int32_t, int>{2, 2},
+                          std::pair<const int32_t, int>{3, 2}));
 }
 
 TEST(PlanBalanceTest, KeepsReplicasOnDistinctRacks) {
-  std::vector<BalanceBroker> brokers = {{1, "a", true, false},
-                                        {2, "b", true, false},
-                                        {3, "a", true, false},
-                                        {4, "b", true, false}};
+  std::vector<BalanceBroker> brokers = {
+      {1, "a", true, false}, {2, "b", true, false}, {3, "a", true, false}, {4, "b", true, false}};
   // Everything on brokers 1 and 2 (racks a and b).
   std::vector<BalancePartition> partitions;
-  for (int i = 0; i < 4; ++i)
-    partitions.push_back({"t", i, {1, 2}});
+  for (int i = 0; i < 4; ++i) partitions.push_back({"t", i, {1, 2}});
   auto moves = PlanBalance(brokers, partitions);
   ASSERT_TRUE(moves.ok());
   Loads l = Apply(&partitions, *moves);
   EXPECT_LE(Spread(l.replicas, {1, 2, 3, 4}), 1);
-  for (const BalancePartition &p : partitions) {
-    const std::string r0 = brokers[p.replicas[0] - 1].rack,
-                      r1 = brokers[p.replicas[1] - 1].rack;
-    EXPECT_NE(r0, r1) << "partition " << p.partition
-                      << " has both replicas on rack " << r0;
+  for (const BalancePartition& p : partitions) {
+    const std::string r0 = brokers[p.replicas[0] - 1].rack, r1 = brokers[p.replicas[1] - 1].rack;
+    EXPECT_NE(r0, r1) << "partition " << p.partition << " has both replicas on rack " << r0;
   }
 }
 
 TEST(PlanBalanceTest, DeadBrokersKeepTheirReplicasAndTakeNoNewOnes) {
   std::vector<BalanceBroker> brokers = Brokers(4);
-  brokers[3].alive = false; // broker 4 is fenced
+  brokers[3].alive = false;  // broker 4 is fenced
   std::vector<BalancePartition> partitions = {
       {"t", 0, {4, 1}}, {"t", 1, {1, 2}}, {"t", 2, {1, 2}}, {"t", 3, {1, 3}}};
   auto moves = PlanBalance(brokers, partitions);
@@ -168,9 +154,8 @@ TEST(PlanBalanceTest, IsDeterministic) {
   auto b = PlanBalance(Brokers(5), SixPartitionsOnThree());
   ASSERT_TRUE(a.ok() && b.ok());
   ASSERT_EQ(a->size(), b->size());
-  for (size_t i = 0; i < a->size(); ++i)
-    EXPECT_EQ((*a)[i].to, (*b)[i].to);
+  for (size_t i = 0; i < a->size(); ++i) EXPECT_EQ((*a)[i].to, (*b)[i].to);
 }
 
-} // namespace
-} // namespace runnel::coordinator::placement
+}  // namespace
+}  // namespace runnel::coordinator::placement
