@@ -376,13 +376,32 @@ absl::Status Consumer::CommitSync(const std::map<TopicPartition, int64_t>& offse
   return CommitOffsetsNow(offsets);
 }
 
-absl::Status Consumer::CommitOffsetsNow(const std::map<TopicPartition, int64_t>& offsets) {
+absl::Status Consumer::CommitSync(const std::map<TopicPartition, OffsetAndMetadata>& offsets) {
+  std::map<TopicPartition, int64_t> plain;
+  std::map<TopicPartition, std::string> metadata;
+  for (const auto& [tp, o] : offsets) {
+    plain[tp] = o.offset;
+    metadata[tp] = o.metadata;
+  }
+  if (absl::Status s = CommitPrecondition(); !s.ok()) return s;
+  if (!in_callback_) DeliverCommitCallbacks();
+  return CommitOffsetsNow(plain, &metadata);
+}
+
+absl::Status Consumer::CommitOffsetsNow(const std::map<TopicPartition, int64_t>& offsets,
+                                        const std::map<TopicPartition, std::string>* metadata) {
   if (offsets.empty()) return absl::OkStatus();
   const GroupMembership::State state = membership_->state();
   if (state.member_id.empty()) return NotAMember();
-  absl::StatusOr<v1::CommitOffsetsResponse> response =
-      coordinator_->CallWithRetries(&v1::Groups::Stub::CommitOffsets, CommitRequest(state, offsets),
-                                    options_.client.request_timeout);
+  v1::CommitOffsetsRequest request = CommitRequest(state, offsets);
+  if (metadata != nullptr) {
+    for (v1::PartitionOffset& o : *request.mutable_offsets()) {
+      auto it = metadata->find(TopicPartition{o.topic(), o.partition()});
+      if (it != metadata->end()) o.set_metadata(it->second);
+    }
+  }
+  absl::StatusOr<v1::CommitOffsetsResponse> response = coordinator_->CallWithRetries(
+      &v1::Groups::Stub::CommitOffsets, request, options_.client.request_timeout);
   return ApplyCommit(state.member_id, offsets, response);
 }
 

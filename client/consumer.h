@@ -108,6 +108,12 @@ struct RebalanceListener {
   std::function<void(const std::vector<TopicPartition>&)> on_partitions_lost;
 };
 
+// A next-offset to commit and the application metadata to keep with it.
+struct OffsetAndMetadata {
+  int64_t offset = 0;
+  std::string metadata;
+};
+
 // The outcome of an asynchronous commit and the offsets it carried.
 using CommitCallback =
     std::function<void(const absl::Status&, const std::map<TopicPartition, int64_t>&)>;
@@ -170,6 +176,10 @@ class Consumer {
   // STALE_GENERATION: it moved); FAILED_PRECONDITION when not subscribed.
   absl::Status CommitSync();
   absl::Status CommitSync(const std::map<TopicPartition, int64_t>& offsets);
+  // The second form with application metadata stored beside each offset (at
+  // most 4096 bytes; Admin::FetchGroupOffsets returns it), e.g. where a
+  // stream processor's state snapshot for that position lives.
+  absl::Status CommitSync(const std::map<TopicPartition, OffsetAndMetadata>& offsets);
 
   // The same without waiting and without retries. `callback` (may be null)
   // runs on the caller's thread inside a later Poll, CommitSync,
@@ -267,7 +277,8 @@ class Consumer {
   runnel::v1::CommitOffsetsRequest CommitRequest(
       const GroupMembership::State& state, const std::map<TopicPartition, int64_t>& offsets) const;
   // Commits `offsets` now, retrying transport failures.
-  absl::Status CommitOffsetsNow(const std::map<TopicPartition, int64_t>& offsets);
+  absl::Status CommitOffsetsNow(const std::map<TopicPartition, int64_t>& offsets,
+                                const std::map<TopicPartition, std::string>* metadata = nullptr);
   // Starts an asynchronous commit; `callback` gets its outcome later.
   void StartAsyncCommit(const std::map<TopicPartition, int64_t>& offsets, CommitCallback callback);
   absl::StatusOr<std::map<TopicPartition, int64_t>> FetchCommitted(

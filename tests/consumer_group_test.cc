@@ -10,7 +10,8 @@
 // - with the cooperative-sticky assignor, a member joining a stable group
 //   makes the others revoke only the partitions that move to it (checked
 //   with the C++ client's rebalance listener, in process);
-// - a zombie (a member removed after its session timeout) cannot commit.
+// - a zombie (a member removed after its session timeout) cannot commit;
+// - commits carry application metadata.
 #include <signal.h>
 
 #include <atomic>
@@ -405,6 +406,37 @@ TEST(ConsumerGroupTest, ZombieCommitIsRefused) {
   ASSERT_TRUE(stub->FetchOffsets(&ctx, fetch, &offsets).ok());
   ASSERT_EQ(offsets.offsets_size(), 1);
   EXPECT_EQ(offsets.offsets(0).offset(), 7) << "the zombie's commit must not have landed";
+}
+
+TEST(ConsumerGroupTest, CommitsCarryMetadata) {
+  TestCluster cluster;
+  ASSERT_TRUE(cluster.Start().ok());
+  ASSERT_EQ(Cli(cluster.bootstrap(), {"topic", "create", kTopic, "--partitions=6"}).exit_code, 0);
+  client::ConsumerOptions o;
+  o.client.bootstrap = cluster.bootstrap();
+  o.group_id = "meta";
+  o.enable_auto_commit = false;
+  client::Consumer consumer(o);
+  ASSERT_TRUE(consumer.Subscribe({kTopic}).ok());
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        consumer.Poll(absl::Milliseconds(100)).IgnoreError();
+        return consumer.assignment().size() == kPartitions;
+      },
+      absl::Seconds(20)));
+  ASSERT_TRUE(consumer.CommitSync({{{kTopic, 2}, {0, "snapshot-17"}}}).ok());
+
+  auto stub = runnel::v1::Groups::NewStub(
+      grpc::CreateChannel(cluster.bootstrap(), grpc::InsecureChannelCredentials()));
+  runnel::v1::FetchOffsetsRequest fetch;
+  fetch.set_group_id("meta");
+  runnel::v1::FetchOffsetsResponse offsets;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(stub->FetchOffsets(&ctx, fetch, &offsets).ok());
+  ASSERT_EQ(offsets.offsets_size(), 1);
+  EXPECT_EQ(offsets.offsets(0).partition(), 2);
+  EXPECT_EQ(offsets.offsets(0).offset(), 0);
+  EXPECT_EQ(offsets.offsets(0).metadata(), "snapshot-17");
 }
 
 }  // namespace
