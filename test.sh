@@ -26,9 +26,11 @@ if [ $test_rc -ne 0 ]; then
   grep -v '^$' "$log" | grep -v -E "^(INFO|Loading|Analyzing)" | tail -80
 fi
 
-# Count test cases from the JUnit XML Bazel writes for every test target run.
+# Count test cases from the JUnit XML Bazel writes for every test target run
+# (or the test writes itself: a skipped case counts as skipped, not passed).
 passed=0
 failed=0
+skipped=0
 while IFS= read -r target; do
   xml="bazel-testlogs/${target#//}"
   xml="${xml/://}/test.xml"
@@ -36,19 +38,24 @@ while IFS= read -r target; do
     t=$(grep -o '<testsuites[^>]*' "$xml" | grep -o ' tests="[0-9]*"' | grep -o '[0-9]*' | head -1)
     f=$(grep -o '<testsuites[^>]*' "$xml" | grep -o ' failures="[0-9]*"' | grep -o '[0-9]*' | head -1)
     e=$(grep -o '<testsuites[^>]*' "$xml" | grep -o ' errors="[0-9]*"' | grep -o '[0-9]*' | head -1)
-    t=${t:-0}; f=${f:-0}; e=${e:-0}
+    s=$(grep -o '<testsuites[^>]*' "$xml" | grep -o ' skipped="[0-9]*"' | grep -o '[0-9]*' | head -1)
+    t=${t:-0}; f=${f:-0}; e=${e:-0}; s=${s:-0}
     if grep -q -E "^$target +(FAILED|TIMEOUT|NO STATUS)" "$log" && [ $((f + e)) -eq 0 ]; then
       # The target failed without a failing case in its XML (crash, timeout).
       f=1
     fi
-    passed=$((passed + t - f - e))
+    passed=$((passed + t - f - e - s))
     failed=$((failed + f + e))
+    skipped=$((skipped + s))
   else
     failed=$((failed + 1))
   fi
 done < <(bazel query 'tests(//...)' 2>/dev/null)
 rm -f "$log"
 
+if [ $skipped -ne 0 ]; then
+  echo "$skipped skipped (the reasons are in their bazel-testlogs/<target>/test.log)"
+fi
 echo "$passed passed, $failed failed"
 if [ $test_rc -ne 0 ] || [ $failed -ne 0 ]; then
   exit 1
