@@ -103,6 +103,28 @@ absl::StatusOr<v1::CreatePartitionsResponse> Admin::CreatePartitions(const std::
   return response;
 }
 
+absl::StatusOr<v1::ReassignPartitionsResponse> Admin::ReassignPartitions(
+    const std::vector<v1::PartitionReassignment>& reassignments,
+    int64_t throttle_bytes_per_second) {
+  v1::ReassignPartitionsRequest request;
+  request.mutable_reassignments()->Add(reassignments.begin(), reassignments.end());
+  request.set_throttle_bytes_per_second(throttle_bytes_per_second);
+  return Call(&v1::Admin::Stub::ReassignPartitions, request);
+}
+
+absl::StatusOr<v1::ListReassignmentsResponse> Admin::ListReassignments() {
+  return Call(&v1::Admin::Stub::ListReassignments, v1::ListReassignmentsRequest());
+}
+
+absl::StatusOr<v1::BalanceClusterResponse> Admin::BalanceCluster(
+    bool dry_run, const std::vector<int32_t>& drain_brokers, int64_t throttle_bytes_per_second) {
+  v1::BalanceClusterRequest request;
+  request.set_dry_run(dry_run);
+  request.mutable_drain_brokers()->Add(drain_brokers.begin(), drain_brokers.end());
+  request.set_throttle_bytes_per_second(throttle_bytes_per_second);
+  return Call(&v1::Admin::Stub::BalanceCluster, request);
+}
+
 absl::StatusOr<std::map<TopicPartition, int64_t>> Admin::ListOffsets(
     const std::vector<OffsetQuery>& queries) {
   return client::ListOffsets(*metadata_, queries);

@@ -73,6 +73,28 @@ class Admin {
   absl::StatusOr<std::map<TopicPartition, int64_t>> ListOffsets(
       const std::vector<OffsetQuery>& queries);
 
+  // --- Scale-out (docs/operations.md) ---
+
+  // Starts moving each partition's replicas to its target_replicas
+  // (preferred leader first); each new replica copies at most
+  // `throttle_bytes_per_second` (0: unthrottled). Returns at once: progress
+  // shows in ListReassignments. INVALID_ARGUMENT for an unknown topic,
+  // partition or broker or a bad replica list; FAILED_PRECONDITION when a
+  // broker to add is not live. All or nothing.
+  absl::StatusOr<runnel::v1::ReassignPartitionsResponse> ReassignPartitions(
+      const std::vector<runnel::v1::PartitionReassignment>& reassignments,
+      int64_t throttle_bytes_per_second = 0);
+
+  // The reassignments in progress.
+  absl::StatusOr<runnel::v1::ListReassignmentsResponse> ListReassignments();
+
+  // Plans moves that even out replicas and leaders over the live brokers,
+  // emptying `drain_brokers` (decommission), and unless `dry_run` starts
+  // them. FAILED_PRECONDITION when drained replicas have nowhere to go.
+  absl::StatusOr<runnel::v1::BalanceClusterResponse> BalanceCluster(
+      bool dry_run, const std::vector<int32_t>& drain_brokers = {},
+      int64_t throttle_bytes_per_second = 0);
+
   // --- Consumer groups ---
 
   // Every group the coordinator knows, sorted by id.

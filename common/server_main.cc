@@ -1,6 +1,9 @@
 #include "common/server_main.h"
 
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
 
 namespace runnel {
 
@@ -27,6 +30,15 @@ int WaitForShutdownSignal() {
   while (sigwait(&set, &sig) != 0) {
   }
   return sig;
+}
+
+void ExitOnSecondSignal(const char* program) {
+  std::thread([program] {
+    const int sig = WaitForShutdownSignal();
+    std::fprintf(stderr, "%s: second signal %d during shutdown; exiting now\n", program, sig);
+    // No destructors or atexit handlers: other threads are still running.
+    std::_Exit(1);
+  }).detach();
 }
 
 }  // namespace runnel

@@ -147,6 +147,57 @@ inline absl::Status IsrAddsFencedBrokerError(absl::string_view topic, int32_t pa
                    ": it is fenced (not registered with a live session)"));
 }
 
+// --- Reassignment and balance -------------------------------------------------
+// ReassignPartitions and BalanceCluster. A malformed target is
+// InvalidArgument; a target that is fine but cannot be acted on now (a broker
+// to add is down, a drained broker's replicas have nowhere to go) is
+// FailedPrecondition.
+
+inline absl::Status ReassignmentTopicNotFoundError(absl::string_view topic) {
+  return absl::InvalidArgumentError(absl::StrCat("cannot reassign: topic '", topic, "' not found"));
+}
+
+inline absl::Status ReassignmentPartitionNotFoundError(absl::string_view topic, int32_t partition,
+                                                       int32_t partitions) {
+  return absl::InvalidArgumentError(absl::StrCat("cannot reassign: partition ", partition,
+                                                 " out of range for topic '", topic, "' (",
+                                                 partitions, " partitions)"));
+}
+
+inline absl::Status ReassignmentListedTwiceError(absl::string_view topic, int32_t partition) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("partition ", PartitionName(topic, partition), " is listed twice"));
+}
+
+inline absl::Status TargetReplicasDuplicateError(absl::string_view topic, int32_t partition,
+                                                 int32_t broker) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "target replicas of ", PartitionName(topic, partition), " list broker ", broker, " twice"));
+}
+
+inline absl::Status TargetReplicasCountError(absl::string_view topic, int32_t partition,
+                                             int32_t replication_factor, int32_t got) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("target replicas of ", PartitionName(topic, partition), " must be ",
+                   replication_factor, " broker(s) (the topic's replication factor), got ", got));
+}
+
+inline absl::Status UnknownBrokerError(int32_t broker) {
+  return absl::InvalidArgumentError(absl::StrCat("broker ", broker, " is not registered"));
+}
+
+inline absl::Status TargetBrokerNotLiveError(absl::string_view topic, int32_t partition,
+                                             int32_t broker) {
+  return absl::FailedPreconditionError(absl::StrCat("broker ", broker,
+                                                    " is not live: it cannot become a replica of ",
+                                                    PartitionName(topic, partition)));
+}
+
+inline absl::Status NegativeThrottleError(int64_t throttle) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("throttle_bytes_per_second must be >= 0, got ", throttle));
+}
+
 // --- Consumer groups ----------------------------------------------------------
 // Request-wide problems are gRPC statuses; per-member and per-partition ones
 // (UNKNOWN_MEMBER_ID, STALE_GENERATION) are ErrorCodes in the responses.

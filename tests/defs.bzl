@@ -10,12 +10,12 @@ RUNNEL_BINARIES = [
     "//coordinator:runnel-coordinator",
 ]
 
-def process_test(name, deps = [], size = "medium", **kwargs):
+def process_test(name, deps = [], data = [], size = "medium", **kwargs):
     native.cc_test(
         name = name,
         size = size,
         srcs = [name + ".cc"],
-        data = RUNNEL_BINARIES,
+        data = RUNNEL_BINARIES + data,
         deps = deps + [
             "//tests/harness",
             "@system//:absl",

@@ -116,7 +116,12 @@ TEST(GroupsForwardingTest, GroupsAndCreatePartitionsThroughABroker) {
   beat.set_group_id("billing");
   beat.set_member_id(joined.member_id());
   v1::GroupHeartbeatResponse after;
-  s = groups->GroupHeartbeat(Context().get(), beat, &after);
+  // Until the broker's channel reconnects, it answers UNAVAILABLE at once
+  // (naming the coordinator); clients retry that, as here.
+  for (absl::Time end = absl::Now() + absl::Seconds(10);; absl::SleepFor(absl::Milliseconds(100))) {
+    s = groups->GroupHeartbeat(Context().get(), beat, &after);
+    if (s.error_code() != grpc::StatusCode::UNAVAILABLE || absl::Now() > end) break;
+  }
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(after.error_code(), v1::ERROR_CODE_UNKNOWN_MEMBER_ID);
   v1::FetchOffsetsRequest fetch;

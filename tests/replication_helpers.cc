@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "absl/strings/match.h"
@@ -164,8 +165,8 @@ std::vector<int64_t> CheckAcknowledgedReadable(const std::string& bootstrap,
     auto it = stored.find(where);
     if (it == stored.end() || it->second != value) {
       if (++lost <= 5) {
-        ADD_FAILURE() << "acknowledged " << value << " at partition " << where.first
-                      << " offset " << where.second << " but found "
+        ADD_FAILURE() << "acknowledged " << value << " at partition " << where.first << " offset "
+                      << where.second << " but found "
                       << (it == stored.end() ? "nothing" : it->second);
       }
     }
@@ -176,8 +177,8 @@ std::vector<int64_t> CheckAcknowledgedReadable(const std::string& bootstrap,
 }
 
 void PrintReplicationEvents(TestCluster& cluster, int brokers) {
-  const char* kEvents[] = {"leading", "ISR", "diverged", "starting over", "level=warn",
-                           "level=error"};
+  const char* kEvents[] = {"leading",       "ISR",        "diverged",
+                           "starting over", "level=warn", "level=error"};
   for (int i = 0; i < brokers; ++i) {
     std::cout << "--- broker " << i + 1 << " replication events\n";
     const std::string log = cluster.broker(i).Stderr();
@@ -196,37 +197,74 @@ void PrintReplicationEvents(TestCluster& cluster, int brokers) {
   }
 }
 
-void CheckReplicasIdentical(TestCluster& cluster, int brokers, const std::string& topic,
-                            const std::vector<int64_t>& hws) {
-  const uint64_t topic_id = Describe(cluster, topic).topic_id();
+namespace {
+
+// Checks that brokers `holders` (indexes) hold the same record at every
+// offset of partition `p` below `hw`; the brokers must be stopped.
+void CompareReplicas(TestCluster& cluster, uint64_t topic_id, int p, int64_t hw,
+                     const std::vector<int>& holders) {
+  ASSERT_GE(hw, 0);
+  std::vector<std::map<int64_t, std::string>> logs;
+  for (int i : holders) {
+    auto log = replication::ReadStoppedReplica(cluster.broker_data_dir(i), topic_id, p, hw);
+    ASSERT_TRUE(log.ok()) << "broker " << i + 1 << " partition " << p << ": " << log.status();
+    EXPECT_EQ(static_cast<int64_t>(log->size()), hw)
+        << "broker " << i + 1 << " partition " << p << " lacks offsets below the HW";
+    logs.push_back(*std::move(log));
+  }
+  for (size_t j = 1; j < logs.size(); ++j) {
+    int diffs = 0;
+    for (const auto& [offset, value] : logs[0]) {
+      auto it = logs[j].find(offset);
+      if (it == logs[j].end() || it->second != value) {
+        if (++diffs <= 3) {
+          ADD_FAILURE() << "partition " << p << " offset " << offset << ": broker "
+                        << holders[0] + 1 << " has " << value << ", broker " << holders[j] + 1
+                        << " has " << (it == logs[j].end() ? "nothing" : it->second);
+        }
+      }
+    }
+    EXPECT_EQ(diffs, 0) << "partition " << p << ", broker " << holders[0] + 1 << " vs broker "
+                        << holders[j] + 1;
+  }
+}
+
+// Prints the replication events, lets followers settle and stops every broker.
+void StopBrokers(TestCluster& cluster, int brokers) {
   PrintReplicationEvents(cluster, brokers);
   // Followers in the ISR hold at least the HW; give them a moment to fetch
   // the last acknowledgements' successors too (not needed for the check).
   absl::SleepFor(absl::Milliseconds(500));
   for (int i = 0; i < brokers; ++i) cluster.KillBroker(i);
+}
+
+}  // namespace
+
+void CheckReplicasIdentical(TestCluster& cluster, int brokers, const std::string& topic,
+                            const std::vector<int64_t>& hws) {
+  const uint64_t topic_id = Describe(cluster, topic).topic_id();
+  StopBrokers(cluster, brokers);
+  std::vector<int> all;
+  for (int i = 0; i < brokers; ++i) all.push_back(i);
   for (int p = 0; p < static_cast<int>(hws.size()); ++p) {
-    ASSERT_GE(hws[p], 0);
-    std::vector<std::map<int64_t, std::string>> logs;
-    for (int i = 0; i < brokers; ++i) {
-      auto log = replication::ReadStoppedReplica(cluster.broker_data_dir(i), topic_id, p, hws[p]);
-      ASSERT_TRUE(log.ok()) << log.status();
-      EXPECT_EQ(static_cast<int64_t>(log->size()), hws[p])
-          << "broker " << i + 1 << " partition " << p << " lacks offsets below the HW";
-      logs.push_back(*std::move(log));
-    }
-    for (int i = 1; i < brokers; ++i) {
-      int diffs = 0;
-      for (const auto& [offset, value] : logs[0]) {
-        auto it = logs[i].find(offset);
-        if (it == logs[i].end() || it->second != value) {
-          if (++diffs <= 3) {
-            ADD_FAILURE() << "partition " << p << " offset " << offset << ": broker 1 has "
-                          << value << ", broker " << i + 1 << " has "
-                          << (it == logs[i].end() ? "nothing" : it->second);
-          }
-        }
-      }
-      EXPECT_EQ(diffs, 0) << "partition " << p << ", broker 1 vs broker " << i + 1;
+    CompareReplicas(cluster, topic_id, p, hws[p], all);
+  }
+}
+
+void CheckPlacedReplicasIdentical(TestCluster& cluster, const std::string& topic,
+                                  const std::vector<int64_t>& hws) {
+  const runnel::v1::TopicInfo info = Describe(cluster, topic);
+  StopBrokers(cluster, cluster.brokers());
+  for (int p = 0; p < static_cast<int>(hws.size()) && p < info.partitions_size(); ++p) {
+    std::vector<int> holders;
+    for (int32_t id : info.partitions(p).replicas()) holders.push_back(id - 1);
+    CompareReplicas(cluster, info.topic_id(), p, hws[p], holders);
+    for (int i = 0; i < cluster.brokers(); ++i) {
+      if (std::find(holders.begin(), holders.end(), i) != holders.end()) continue;
+      auto log =
+          replication::ReadStoppedReplica(cluster.broker_data_dir(i), info.topic_id(), p, hws[p]);
+      EXPECT_TRUE(absl::IsNotFound(log.status()))
+          << "broker " << i + 1 << " still holds partition " << p << " it was moved off";
     }
   }
 }
@@ -237,8 +275,8 @@ runnel::v1::ProducePartitionResponse RawProduce(const std::string& address,
                                                 const std::string& value) {
   batch::BatchBuilder builder;
   builder.Append(1000, std::string("k"), value);
-  auto stub = runnel::v1::Broker::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  auto stub =
+      runnel::v1::Broker::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
   runnel::v1::ProduceRequest req;
   req.set_acks(acks);
   req.set_timeout_ms(timeout_ms);
@@ -248,8 +286,8 @@ runnel::v1::ProducePartitionResponse RawProduce(const std::string& address,
   p->set_records(*builder.Build());
   runnel::v1::ProduceResponse resp;
   grpc::ClientContext ctx;
-  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Milliseconds(timeout_ms) +
-                                      absl::Seconds(8)));
+  ctx.set_deadline(
+      absl::ToChronoTime(absl::Now() + absl::Milliseconds(timeout_ms) + absl::Seconds(8)));
   grpc::Status s = stub->Produce(&ctx, req, &resp);
   EXPECT_TRUE(s.ok()) << s.error_message();
   return resp.partitions_size() > 0 ? resp.partitions(0) : runnel::v1::ProducePartitionResponse();

@@ -1,5 +1,5 @@
 // Helpers shared by the tests that run replicated clusters of real brokers
-// (replication_test, network_partition_test): topic admin through the
+// (replication_test, network_partition_test, scale_out_test): topic admin through the
 // coordinator, a background acks=all producer that remembers what was
 // acknowledged, and the two end-of-test checks - every acknowledged record is
 // readable at its offset, and all replicas are identical below the high
@@ -89,6 +89,13 @@ void PrintReplicationEvents(TestCluster& cluster, int brokers);
 // same record at every offset below its high watermark (hws[partition]).
 void CheckReplicasIdentical(TestCluster& cluster, int brokers, const std::string& topic,
                             const std::vector<int64_t>& hws);
+
+// Stops every broker of `cluster` and checks, for each partition of `topic`,
+// that the brokers its current metadata places it on hold the same record at
+// every offset below hws[partition], and that the other brokers hold no data
+// of it (after reassignments; broker ids are index + 1).
+void CheckPlacedReplicasIdentical(TestCluster& cluster, const std::string& topic,
+                                  const std::vector<int64_t>& hws);
 
 // One Produce of a single record (`value`) to `topic`-`partition` on the
 // broker at `address`, through a raw stub (the client library would retry

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "common/log.h"
 
@@ -105,6 +106,7 @@ absl::Status CoordinatorLink::Heartbeat() {
   req.set_broker_id(options_.broker_id);
   req.set_broker_epoch(broker_epoch_.load());
   req.set_metadata_version(cache_->Snapshot()->version());
+  if (options_.fill_heartbeat) options_.fill_heartbeat(&req);
   runnel::v1::BrokerHeartbeatResponse resp;
   auto ctx = NewContext(options_.rpc_timeout);
   const absl::Time sent = absl::Now();
@@ -127,6 +129,38 @@ absl::Status CoordinatorLink::FetchMetadata() {
 }
 
 absl::Status CoordinatorLink::RefreshNow() { return FetchMetadata(); }
+
+absl::Status CoordinatorLink::HandOffLeadership(absl::Time deadline, absl::Duration retry) {
+  while (true) {
+    const int64_t epoch = broker_epoch_.load();
+    if (epoch == 0) return absl::FailedPreconditionError("not registered with the coordinator");
+    runnel::v1::ControlledShutdownRequest req;
+    req.set_broker_id(options_.broker_id);
+    req.set_broker_epoch(epoch);
+    runnel::v1::ControlledShutdownResponse resp;
+    auto ctx = NewContext(
+        std::min(options_.rpc_timeout, std::max(deadline - absl::Now(), absl::Milliseconds(500))));
+    // Best effort: without the coordinator nobody can take over anyway, and
+    // the session timeout fails the partitions over as after a crash.
+    if (absl::Status s = FromGrpcStatus(coordinator_->ControlledShutdown(ctx.get(), req, &resp));
+        !s.ok()) {
+      return s;
+    }
+    // Stop acting as leader now rather than at the next heartbeat.
+    if (absl::Status s = FetchMetadata(); !s.ok()) return s;
+    const int32_t led = resp.partitions_still_led();
+    if (led == 0) return absl::OkStatus();
+    if (led == resp.partitions_without_successor()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "still leading ", led, " partition(s) with no other live replica to take over"));
+    }
+    if (absl::Now() + retry >= deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "still leading ", led, " partition(s) whose other replicas are not in sync"));
+    }
+    absl::SleepFor(retry);
+  }
+}
 
 void CoordinatorLink::Run() {
   bool warned = false;
@@ -154,7 +188,10 @@ void CoordinatorLink::Run() {
         continue;
       }
     }
-    if (s.ok() && !ready_.HasBeenNotified()) ready_.Notify();
+    if (s.ok() && !ready_.HasBeenNotified()) {
+      ready_.Notify();
+      if (options_.on_ready) options_.on_ready();
+    }
     if (!s.ok() && !warned) {
       RLOG(WARN) << "coordinator unreachable; serving from last metadata"
                  << Kv("coordinator", options_.coordinator_address) << Kv("error", s.message());

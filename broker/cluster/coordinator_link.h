@@ -10,6 +10,10 @@
 // fenced this broker and elected other leaders, so the broker must stop
 // taking writes as leader (docs/replication.md, "Stale leader").
 //
+// Heartbeats also carry what CoordinatorLinkOptions::fill_heartbeat adds
+// (the high watermarks of led partitions, for consumer-group lag), and
+// HandOffLeadership drives the broker's side of a controlled shutdown.
+//
 // Ownership: owns its background thread and gRPC stubs; the MetadataCache and
 // the listener must outlive it. Thread-safety: all public methods are
 // thread-safe; the listener runs on the link's thread or on the caller of
@@ -47,6 +51,13 @@ struct CoordinatorLinkOptions {
   absl::Duration heartbeat_interval = absl::Seconds(1);
   // Deadline of each call to the coordinator.
   absl::Duration rpc_timeout = absl::Seconds(5);
+  // Optional: adds what the rest of the broker reports in each heartbeat
+  // (the high watermarks of the partitions it leads). Runs on the link's
+  // thread; keep it cheap.
+  std::function<void(runnel::v1::BrokerHeartbeatRequest*)> fill_heartbeat;
+  // Optional: called once, on the link's thread, when the broker is first
+  // registered and has metadata (e.g. to report SERVING on gRPC health).
+  std::function<void()> on_ready;
 };
 
 class CoordinatorLink {
@@ -69,6 +80,20 @@ class CoordinatorLink {
 
   // Waits until the broker is registered and has metadata, or `timeout`.
   bool WaitUntilReady(absl::Duration timeout);
+
+  // Controlled shutdown: asks the coordinator to move this broker's
+  // leaderships and ISR seats to other replicas (Coordinator.
+  // ControlledShutdown), pulls the resulting metadata so that this broker
+  // stops acting as leader at once, and repeats (every `retry`) while it
+  // still leads partitions whose other replicas may yet catch up, until
+  // `deadline`. OK once it leads nothing. Otherwise, at once:
+  // FailedPrecondition when the partitions it still leads have no other live
+  // replica that could ever take over (or it is not registered), or the
+  // error of the call (coordinator unreachable: best effort, the session
+  // timeout fails them over later); DeadlineExceeded at the deadline. The
+  // messages say how many partitions it still leads.
+  absl::Status HandOffLeadership(absl::Time deadline,
+                                 absl::Duration retry = absl::Milliseconds(200));
 
   // 0 until registered.
   int64_t broker_epoch() const { return broker_epoch_.load(); }

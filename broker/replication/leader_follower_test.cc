@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
 #include "broker/replication/replica_manager.h"
 #include "gtest/gtest.h"
 #include "proto/batch/record_batch.h"
@@ -44,6 +45,7 @@ struct Node {
     ro.broker_id = id;
     ro.replica_lag_time_max = absl::Seconds(10);
     ro.clock = [now] { return *now; };
+    ro.metrics = &registry;
     ClusterHooks hooks;
     hooks.session_valid = [this] { return session_valid.load(); };
     hooks.alter_partition = [this](runnel::v1::AlterPartitionRequest req)
@@ -61,6 +63,7 @@ struct Node {
       ++refreshes;
       return absl::OkStatus();
     };
+    hooks.on_follow_change = [this](const FollowSet& f) { follow = f; };
     rm = std::make_unique<ReplicaManager>(ro, logs.get(), &cache, hooks);
   }
   ~Node() {
@@ -120,6 +123,7 @@ struct Node {
 
   const int32_t id;
   cluster::MetadataCache cache;
+  metrics::Registry registry;
   std::unique_ptr<storage::LogManager> logs;
   std::unique_ptr<ReplicaManager> rm;
   std::atomic<bool> session_valid{true};
@@ -127,6 +131,7 @@ struct Node {
   std::atomic<int> alter_calls{0};
   std::atomic<int> refreshes{0};
   runnel::v1::PartitionInfo committed;
+  FollowSet follow;  // as last handed to the fetchers
 };
 
 class LeaderFollowerTest : public ::testing::Test {
@@ -311,11 +316,23 @@ TEST_F(LeaderFollowerTest, LaggingFollowerLeavesTheIsrAndRejoinsWhenCaughtUp) {
   ASSERT_EQ(n1_.alter_calls.load(), 1);
   EXPECT_EQ(n1_.committed.isr_size(), 1);
   EXPECT_EQ(n1_.rm->HighWatermarkOf(kId), 2) << "the ISR is the leader alone";
+  auto has = [](Node& n, const std::string& line) {
+    return n.registry.Render().find("\n" + line + "\n") != std::string::npos;
+  };
+  EXPECT_TRUE(has(n1_, "runnel_broker_isr_shrinks_total 1"));
+  EXPECT_TRUE(has(n1_, "runnel_broker_isr_expands_total 0"));
   Replicate(n1_, n2_, 3);
   Replicate(n1_, n2_, 3);
   n1_.rm->MaintainIsr();
   ASSERT_EQ(n1_.alter_calls.load(), 2);
   EXPECT_EQ(n1_.committed.isr_size(), 2) << "caught up: back in the ISR";
+  EXPECT_TRUE(has(n1_, "runnel_broker_isr_shrinks_total 1"));
+  EXPECT_TRUE(has(n1_, "runnel_broker_isr_expands_total 1"));
+  // The follower counts what it appended, the leader what it sent it.
+  const std::string p0 = "topic=\"orders\",partition=\"0\"";
+  EXPECT_TRUE(has(n2_, "runnel_partition_replication_bytes_in_total{" + p0 + "} " +
+                           std::to_string(Batch(2).size())));
+  EXPECT_TRUE(has(n1_, "runnel_partition_records_out_total{" + p0 + ",reader=\"replica\"} 2"));
 }
 
 TEST_F(LeaderFollowerTest, RefusedIsrChangeRefreshesAndProposesAgain) {
@@ -329,6 +346,96 @@ TEST_F(LeaderFollowerTest, RefusedIsrChangeRefreshesAndProposesAgain) {
   n1_.rm->MaintainIsr();
   EXPECT_EQ(n1_.alter_calls.load(), 2) << "proposed again from the current state";
   EXPECT_EQ(n1_.committed.isr_size(), 1);
+}
+
+// Reassignment of "orders-0" from replicas {1, 2} to {3, 2}: broker 3 starts
+// empty, copies from leader 1 under the throttle and joins the ISR; the
+// completed reassignment makes 3 the leader and broker 1 drops its copy.
+class ReassignmentTest : public LeaderFollowerTest {
+ protected:
+  ReassignmentTest() : n3_(3, &now_) {}
+
+  runnel::v1::ClusterMetadata Moving(int32_t leader, int32_t leader_epoch,
+                                     std::vector<int32_t> replicas, std::vector<int32_t> isr,
+                                     std::vector<int32_t> adding, std::vector<int32_t> removing,
+                                     int64_t throttle) {
+    runnel::v1::ClusterMetadata md = Metadata(leader, leader_epoch, isr, /*min_insync=*/2);
+    auto* b3 = md.add_brokers();
+    b3->set_id(3);
+    b3->set_broker_epoch(9);
+    b3->set_state(runnel::v1::BROKER_STATE_ALIVE);
+    auto* p = md.mutable_topics(0)->mutable_partitions(0);
+    p->clear_replicas();
+    p->mutable_replicas()->Add(replicas.begin(), replicas.end());
+    p->mutable_adding_replicas()->Add(adding.begin(), adding.end());
+    p->mutable_removing_replicas()->Add(removing.begin(), removing.end());
+    p->set_reassignment_throttle_bytes(throttle);
+    return md;
+  }
+  void InstallAll(const runnel::v1::ClusterMetadata& md) {
+    InstallBoth(md);
+    n3_.Install(md);
+  }
+
+  Node n3_;
+};
+
+TEST_F(ReassignmentTest, AddedReplicaCopiesThrottledJoinsTheIsrAndTheRemovedOneDropsItsLog) {
+  InstallAll(Moving(1, 3, {1, 2}, {1, 2}, {}, {}, 0));
+  EXPECT_EQ(n3_.logs->Get(kId), nullptr) << "not a replica yet";
+  n1_.Produce(runnel::v1::ACKS_LEADER, 4);
+  Replicate(n1_, n2_, 3);
+  Replicate(n1_, n2_, 3);
+
+  InstallAll(Moving(1, 3, {3, 2, 1}, {2, 1}, {3}, {1}, 5000));
+  ASSERT_NE(n3_.logs->Get(kId), nullptr) << "an added replica starts an empty log";
+  ASSERT_EQ(n3_.follow.count(1), 1u);
+  EXPECT_EQ(n3_.follow[1].second.at(0).throttle_bytes_per_second, 5000) << "copying: throttled";
+  EXPECT_EQ(n2_.follow[1].second.at(0).throttle_bytes_per_second, 0) << "not copying";
+  EXPECT_EQ(n1_.follow.size(), 0u) << "still leading";
+
+  Replicate(n1_, n3_, 3, /*broker_epoch=*/9);
+  EXPECT_EQ(n3_.LocalLog(), n1_.LocalLog());
+  Replicate(n1_, n3_, 3, /*broker_epoch=*/9);  // the leader learns it caught up
+  n1_.rm->MaintainIsr();
+  ASSERT_EQ(n1_.alter_calls.load(), 1);
+  EXPECT_EQ(absl::StrJoin(n1_.committed.isr(), ","), "3,2,1") << "joined the ISR";
+  partition_epoch_ = n1_.committed.partition_epoch();
+
+  // An acks=all write on leader 1 is in flight when the reassignment
+  // completes: broker 3 leads, broker 1 is no replica.
+  runnel::v1::ProducePartitionResponse late;
+  std::thread producer([&] { late = n1_.Produce(runnel::v1::ACKS_ALL, 1, 30000); });
+  while (n1_.logs->Get(kId)->log_end_offset() < 5) absl::SleepFor(absl::Milliseconds(1));
+  InstallAll(Moving(3, 4, {3, 2}, {3, 2}, {}, {}, 0));
+  producer.join();
+  EXPECT_EQ(late.error_code(), ErrorCode::ERROR_CODE_NOT_LEADER) << late.error_message();
+  EXPECT_EQ(n1_.logs->Get(kId), nullptr) << "removed: its data is deleted";
+  EXPECT_EQ(n1_.Produce(runnel::v1::ACKS_LEADER, 1).error_code(), ErrorCode::ERROR_CODE_NOT_LEADER);
+  EXPECT_EQ(n3_.Produce(runnel::v1::ACKS_LEADER, 1).error_code(), ErrorCode::ERROR_CODE_NONE);
+  EXPECT_EQ(n3_.logs->Get(kId)->log_end_offset(), 5);
+  EXPECT_EQ(n2_.follow[3].second.at(0).throttle_bytes_per_second, 0);
+}
+
+TEST_F(ReassignmentTest, LeaderKeptByTheTargetTracksTheNewFollowerAndForgetsTheOldOne) {
+  InstallAll(Moving(1, 3, {1, 2}, {1, 2}, {}, {}, 0));
+  n1_.Produce(runnel::v1::ACKS_LEADER, 2);
+  InstallAll(Moving(1, 3, {1, 3, 2}, {1, 2}, {3}, {2}, 0));
+  Replicate(n1_, n3_, 3, /*broker_epoch=*/9);
+  Replicate(n1_, n3_, 3, /*broker_epoch=*/9);
+  n1_.rm->MaintainIsr();
+  EXPECT_EQ(absl::StrJoin(n1_.committed.isr(), ","), "1,3,2");
+  partition_epoch_ = n1_.committed.partition_epoch();  // the next metadata is newer
+  // Completed: {1, 3}, same leader epoch. Broker 2 no longer holds the HW.
+  InstallAll(Moving(1, 3, {1, 3}, {1, 3}, {}, {}, 0));
+  EXPECT_EQ(n2_.logs->Get(kId), nullptr);
+  runnel::v1::ProducePartitionResponse acked;
+  std::thread producer([&] { acked = n1_.Produce(runnel::v1::ACKS_ALL, 1, 30000); });
+  while (n1_.logs->Get(kId)->log_end_offset() < 3) absl::SleepFor(absl::Milliseconds(1));
+  Replicate(n1_, n3_, 3, /*broker_epoch=*/9);
+  Replicate(n1_, n3_, 3, /*broker_epoch=*/9);
+  producer.join();
+  EXPECT_EQ(acked.error_code(), ErrorCode::ERROR_CODE_NONE) << acked.error_message();
 }
 
 }  // namespace

@@ -13,12 +13,28 @@ LeaderState::LeaderState(int32_t self, std::vector<int32_t> replicas, std::vecto
       leader_epoch_(leader_epoch),
       epoch_start_offset_(epoch_start_offset),
       hw_(initial_hw) {
+  AddFollowers(now);
+}
+
+void LeaderState::AddFollowers(absl::Time now) {
   for (int32_t r : replicas_) {
-    if (r == self_) continue;
+    if (r == self_ || followers_.count(r) > 0) continue;
     Follower& f = followers_[r];
     f.last_caught_up = now;
     f.prev_fetch_time = now;
   }
+}
+
+void LeaderState::SetReplicas(std::vector<int32_t> replicas, absl::Time now) {
+  replicas_ = std::move(replicas);
+  for (auto it = followers_.begin(); it != followers_.end();) {
+    if (std::find(replicas_.begin(), replicas_.end(), it->first) == replicas_.end()) {
+      it = followers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  AddFollowers(now);
 }
 
 bool LeaderState::InIsr(int32_t replica) const {

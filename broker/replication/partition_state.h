@@ -68,6 +68,12 @@ class LeaderState {
   // pending proposal.
   void ApplyIsr(std::vector<int32_t> isr);
   const std::vector<int32_t>& isr() const { return isr_; }
+
+  // A reassignment changed the replicas within this leader epoch: new
+  // followers start with unknown progress (caught up as of `now`, like at
+  // the start of the epoch) and join the ISR once they catch up; removed
+  // ones are forgotten.
+  void SetReplicas(std::vector<int32_t> replicas, absl::Time now);
   int32_t leader_epoch() const { return leader_epoch_; }
 
   // A follower's known LEO, or -1 when unknown (tests and logs).
@@ -85,9 +91,11 @@ class LeaderState {
     absl::Time prev_fetch_time;
   };
   bool InIsr(int32_t replica) const;
+  // Starts tracking the replicas not tracked yet (but self).
+  void AddFollowers(absl::Time now);
 
   const int32_t self_;
-  const std::vector<int32_t> replicas_;
+  std::vector<int32_t> replicas_;
   std::vector<int32_t> isr_;
   const int32_t leader_epoch_;
   const int64_t epoch_start_offset_;

@@ -49,6 +49,37 @@ TEST(LeaderStateTest, FollowerOutsideIsrDoesNotHoldHighWatermark) {
   EXPECT_EQ(s.high_watermark(), 9);
 }
 
+TEST(LeaderStateTest, ReplicaAddedByAReassignmentJoinsTheIsrOnceCaughtUp) {
+  LeaderState s = ThreeReplicas();
+  s.RecordFetch(2, 1, 20, 20, kT0);
+  s.RecordFetch(3, 1, 20, 20, kT0);
+  s.UpdateHighWatermark(20);
+  // Broker 4 is added (and 1 will leave): it copies from the start.
+  s.SetReplicas({4, 2, 3, 1}, kT0 + absl::Seconds(1));
+  s.RecordFetch(4, 1, 0, 25, kT0 + absl::Seconds(1));
+  s.RecordFetch(2, 1, 25, 25, kT0 + absl::Seconds(1));
+  s.RecordFetch(3, 1, 25, 25, kT0 + absl::Seconds(1));
+  EXPECT_TRUE(s.UpdateHighWatermark(25));
+  EXPECT_EQ(s.high_watermark(), 25) << "a copying replica does not hold the HW";
+  EXPECT_EQ(s.IsrProposal(kT0 + absl::Seconds(2), kLag), std::nullopt);
+  s.RecordFetch(4, 1, 25, 25, kT0 + absl::Seconds(3));
+  EXPECT_EQ(s.IsrProposal(kT0 + absl::Seconds(3), kLag), (Isr{4, 2, 3, 1}))
+      << "caught up: joins, in replica order";
+  // Progress of replicas already tracked is kept across the change.
+  EXPECT_EQ(s.FollowerLeo(2), 25);
+}
+
+TEST(LeaderStateTest, ReplicaRemovedByAReassignmentIsForgotten) {
+  LeaderState s = ThreeReplicas();
+  s.RecordFetch(3, 1, 7, 10, kT0);
+  s.ApplyIsr({1, 2});
+  s.SetReplicas({1, 2}, kT0);
+  EXPECT_EQ(s.FollowerLeo(3), -1);
+  s.RecordFetch(3, 1, 10, 10, kT0);
+  EXPECT_EQ(s.FollowerLeo(3), -1) << "fetches of a non-replica are ignored";
+  EXPECT_EQ(s.IsrProposal(kT0 + 2 * kLag, kLag), (Isr{1})) << "2 never fetched";
+}
+
 TEST(LeaderStateTest, PendingExpansionCountsTheProposedMember) {
   LeaderState s = ThreeReplicas({1, 2});
   s.RecordFetch(2, 1, 9, 9, kT0);

@@ -2,10 +2,14 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+#include <map>
+#include <set>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "broker/replication/throttle.h"
 #include "common/grpc_status.h"
 #include "common/log.h"
 #include "proto/runnel/v1/broker.grpc.pb.h"
@@ -67,6 +71,11 @@ class ReplicaFetcherManager::Fetcher {
         partitions = partitions_;
       }
       const int64_t epoch = options_.broker_epoch ? options_.broker_epoch() : 0;
+      const absl::Time now = absl::Now();
+      SyncBuckets(partitions, now);
+      // The earliest time a throttled partition left out of this fetch may
+      // be fetched again.
+      absl::Time throttled_until = absl::InfiniteFuture();
       runnel::v1::FetchRequest req;
       req.set_replica_id(options_.broker_id);
       req.set_replica_broker_epoch(epoch);
@@ -77,7 +86,18 @@ class ReplicaFetcherManager::Fetcher {
       for (const FollowedPartition& p : partitions) {
         auto pos = replicas_->FollowerFetchPosition(p.id, p.leader_epoch);
         if (!pos.ok()) continue;  // no longer following it at this epoch
+        int64_t allowance = 0;
+        if (auto bucket = buckets_.find(p.id); bucket != buckets_.end()) {
+          allowance = bucket->second.Allowance(now);
+          if (allowance == 0) {
+            throttled_until = std::min(throttled_until, bucket->second.ReadyAt(now));
+            continue;
+          }
+        }
         auto* fp = req.add_partitions();
+        if (allowance > 0) {
+          fp->set_max_bytes(static_cast<int32_t>(std::min<int64_t>(allowance, INT32_MAX)));
+        }
         fp->set_topic(p.topic);
         fp->set_partition(p.partition);
         fp->set_fetch_offset(pos->fetch_offset);
@@ -86,8 +106,17 @@ class ReplicaFetcherManager::Fetcher {
         sent.emplace_back(&p, *pos);
       }
       if (epoch == 0 || sent.empty()) {
-        if (!Pause(options_.error_backoff)) return;
+        const absl::Duration pause = epoch != 0 && throttled_until != absl::InfiniteFuture()
+                                         ? throttled_until - now
+                                         : options_.error_backoff;
+        if (!Pause(std::max(pause, absl::Milliseconds(1)))) return;
         continue;
+      }
+      if (throttled_until != absl::InfiniteFuture()) {
+        // Do not let the long poll hold a throttled partition past its turn.
+        const absl::Duration wait =
+            std::clamp(throttled_until - now, absl::Milliseconds(1), options_.max_wait);
+        req.set_max_wait_ms(static_cast<int32_t>(absl::ToInt64Milliseconds(wait)));
       }
       grpc::ClientContext ctx;
       ctx.set_deadline(absl::ToChronoTime(absl::Now() + options_.max_wait + absl::Seconds(10)));
@@ -115,6 +144,9 @@ class ReplicaFetcherManager::Fetcher {
       bool partition_error = false;
       for (int i = 0; i < resp.partitions_size() && i < static_cast<int>(sent.size()); ++i) {
         const FollowedPartition& p = *sent[i].first;
+        if (auto bucket = buckets_.find(p.id); bucket != buckets_.end()) {
+          bucket->second.Consume(static_cast<int64_t>(resp.partitions(i).records().size()));
+        }
         absl::Status s =
             replicas_->ApplyFollowerFetch(p.id, p.leader_epoch, sent[i].second, resp.partitions(i));
         if (!s.ok()) {
@@ -128,6 +160,23 @@ class ReplicaFetcherManager::Fetcher {
     }
   }
 
+  // Keeps one token bucket per throttled partition (a reassignment copy to
+  // this broker), with its current rate; drops the others.
+  void SyncBuckets(const std::vector<FollowedPartition>& partitions, absl::Time now) {
+    std::set<storage::PartitionId> throttled;
+    for (const FollowedPartition& p : partitions) {
+      if (p.throttle_bytes_per_second <= 0) continue;
+      throttled.insert(p.id);
+      auto [it, inserted] = buckets_.try_emplace(p.id, p.throttle_bytes_per_second, now);
+      if (!inserted && it->second.rate() != p.throttle_bytes_per_second) {
+        it->second.SetRate(p.throttle_bytes_per_second, now);
+      }
+    }
+    for (auto it = buckets_.begin(); it != buckets_.end();) {
+      it = throttled.count(it->first) > 0 ? std::next(it) : buckets_.erase(it);
+    }
+  }
+
   const ReplicaFetcherOptions& options_;
   ReplicaManager* const replicas_;
   const int32_t leader_id_;
@@ -137,6 +186,8 @@ class ReplicaFetcherManager::Fetcher {
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   grpc::ClientContext* call_ ABSL_GUARDED_BY(mu_) = nullptr;  // the fetch in flight
   std::vector<FollowedPartition> partitions_ ABSL_GUARDED_BY(mu_);
+  // Used by the fetch thread only.
+  std::map<storage::PartitionId, TokenBucket> buckets_;
   std::thread thread_;
 };
 

@@ -10,6 +10,11 @@
 // change: fetchers start, change partitions, or stop (a partition this broker
 // now leads is no longer in the set).
 //
+// A partition this broker copies for a reassignment with a throttle
+// (FollowedPartition::throttle_bytes_per_second) is fetched through a
+// TokenBucket (throttle.h): its max_bytes is capped by the bucket's
+// allowance, and it is left out of fetches while the bucket is empty.
+//
 // Ownership: owns its threads and gRPC channels; borrows the ReplicaManager,
 // which must outlive it. Thread-safety: all methods are thread-safe.
 #ifndef RUNNEL_BROKER_REPLICATION_REPLICA_FETCHER_H_

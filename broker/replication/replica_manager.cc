@@ -59,7 +59,12 @@ std::vector<int32_t> ToVector(const google::protobuf::RepeatedField<int32_t>& id
 
 ReplicaManager::ReplicaManager(ReplicaManagerOptions options, storage::LogManager* logs,
                                cluster::MetadataCache* metadata, ClusterHooks hooks)
-    : options_(std::move(options)), logs_(logs), metadata_(metadata), hooks_(std::move(hooks)) {}
+    : options_(std::move(options)),
+      logs_(logs),
+      metadata_(metadata),
+      hooks_(std::move(hooks)),
+      own_metrics_(options_.metrics == nullptr ? std::make_unique<metrics::Registry>() : nullptr),
+      metrics_(options_.metrics != nullptr ? options_.metrics : own_metrics_.get()) {}
 
 ReplicaManager::~ReplicaManager() {
   Shutdown();
@@ -101,6 +106,7 @@ void ReplicaManager::ApplyStateLocked(Replica& r, const runnel::v1::PartitionInf
   r.has_state = true;
   if (r.state.leader() == options_.broker_id) {
     if (same_term) {
+      r.leader->SetReplicas(ToVector(r.state.replicas()), options_.clock());
       r.leader->ApplyIsr(ToVector(r.state.isr()));
     } else {
       const int64_t leo = r.log->log_end_offset();
@@ -126,12 +132,12 @@ void ReplicaManager::ApplyStateLocked(Replica& r, const runnel::v1::PartitionInf
 }
 
 void ReplicaManager::ApplyMetadata(const cluster::MetadataSnapshot& snapshot) {
-  std::set<uint64_t> live_topics;
+  std::map<uint64_t, const runnel::v1::TopicInfo*> live_topics;
   std::map<int32_t, int64_t> broker_epochs;
   for (const auto& b : snapshot.metadata().brokers()) broker_epochs[b.id()] = b.broker_epoch();
   FollowSet follow;
   for (const auto& topic : snapshot.metadata().topics()) {
-    live_topics.insert(topic.topic_id());
+    live_topics[topic.topic_id()] = &topic;
     for (const auto& p : topic.partitions()) {
       const auto& rs = p.replicas();
       if (std::find(rs.begin(), rs.end(), options_.broker_id) == rs.end()) continue;
@@ -147,7 +153,10 @@ void ReplicaManager::ApplyMetadata(const cluster::MetadataSnapshot& snapshot) {
         }
         absl::MutexLock lock(&mu_);
         auto& slot = replicas_[id];
-        if (slot == nullptr) slot = std::make_shared<Replica>(id, name, *std::move(log));
+        if (slot == nullptr) {
+          slot = std::make_shared<Replica>(id, topic.name(), name, *std::move(log),
+                                           metrics_.ForPartition(topic.name(), p.partition()));
+        }
         r = slot;
       }
       absl::MutexLock lock(&r->mu);
@@ -160,22 +169,59 @@ void ReplicaManager::ApplyMetadata(const cluster::MetadataSnapshot& snapshot) {
         if (leader == nullptr) continue;
         auto& entry = follow[r->state.leader()];
         entry.first = leader->address();
-        entry.second.push_back({id, topic.name(), p.partition(), r->state.leader_epoch()});
+        const auto& adding = r->state.adding_replicas();
+        const bool copying =
+            std::find(adding.begin(), adding.end(), options_.broker_id) != adding.end();
+        entry.second.push_back({id, topic.name(), p.partition(), r->state.leader_epoch(),
+                                copying ? r->state.reassignment_throttle_bytes() : 0});
       }
     }
   }
-  // A topic id missing from the metadata was deleted: free its space.
   for (const storage::PartitionId& id : logs_->List()) {
-    if (live_topics.count(id.topic_id) != 0) continue;
-    {
-      absl::MutexLock lock(&mu_);
-      replicas_.erase(id);
+    auto topic = live_topics.find(id.topic_id);
+    if (topic == live_topics.end()) {
+      // A topic id missing from the metadata was deleted: free its space.
+      {
+        absl::MutexLock lock(&mu_);
+        replicas_.erase(id);
+      }
+      absl::Status s = logs_->Delete(id);
+      RLOG(INFO) << "deleted partition of deleted topic" << Kv("topic_id", id.topic_id)
+                 << Kv("partition", id.partition) << Kv("status", s.ToString());
+      continue;
     }
-    absl::Status s = logs_->Delete(id);
-    RLOG(INFO) << "deleted partition of deleted topic" << Kv("topic_id", id.topic_id)
-               << Kv("partition", id.partition) << Kv("status", s.ToString());
+    const runnel::v1::TopicInfo& t = *topic->second;
+    // A partition this metadata does not know yet stays.
+    if (id.partition < 0 || id.partition >= t.partitions_size()) continue;
+    const runnel::v1::PartitionInfo& p = t.partitions(id.partition);
+    const auto& rs = p.replicas();
+    if (std::find(rs.begin(), rs.end(), options_.broker_id) != rs.end()) continue;
+    RemoveReplica(id, PartitionName(t.name(), id.partition), p.partition_epoch());
   }
   if (hooks_.on_follow_change) hooks_.on_follow_change(follow);
+}
+
+void ReplicaManager::RemoveReplica(const storage::PartitionId& id, const std::string& name,
+                                   int32_t partition_epoch) {
+  if (std::shared_ptr<Replica> r = FindReplica(id); r != nullptr) {
+    absl::MutexLock lock(&r->mu);
+    if (r->has_state && r->state.partition_epoch() > partition_epoch) return;
+    if (r->leader) {
+      RLOG(INFO) << "no longer leading partition" << Kv("partition", r->name)
+                 << Kv("reason", "no longer a replica");
+    }
+    r->removed = true;
+    r->leader.reset();
+    r->leading_epoch = -1;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    replicas_.erase(id);
+  }
+  NotifyProgress();  // acks=all waiters of its leadership answer NOT_LEADER
+  absl::Status s = logs_->Delete(id);
+  RLOG(INFO) << "deleted partition no longer placed here" << Kv("partition", name)
+             << Kv("partition_epoch", partition_epoch) << Kv("status", s.ToString());
 }
 
 absl::StatusOr<ReplicaManager::Leader> ReplicaManager::ResolveLeader(
@@ -375,6 +421,9 @@ absl::Status ReplicaManager::Produce(const runnel::v1::ProduceRequest& request,
     }
     out->set_base_offset(appended->base_offset);
     out->set_log_start_offset(leader->log->log_start_offset());
+    leader->replica->counters->bytes_in->Increment(static_cast<double>(data.records().size()));
+    leader->replica->counters->records_in->Increment(
+        static_cast<double>(appended->last_offset - appended->base_offset + 1));
     if (acks_all) {
       waits.push_back({leader->replica, leader->leader_epoch, appended->last_offset + 1, out});
     }
@@ -386,7 +435,8 @@ absl::Status ReplicaManager::Produce(const runnel::v1::ProduceRequest& request,
 
 int64_t ReplicaManager::FetchPartition(const runnel::v1::FetchRequest& request,
                                        const runnel::v1::FetchPartition& fp, int64_t budget,
-                                       runnel::v1::FetchPartitionResponse* response) {
+                                       runnel::v1::FetchPartitionResponse* response,
+                                       const PartitionCounters** counters) {
   response->set_topic(fp.topic());
   response->set_partition(fp.partition());
   response->set_high_watermark(-1);
@@ -400,12 +450,26 @@ int64_t ReplicaManager::FetchPartition(const runnel::v1::FetchRequest& request,
     return 0;
   }
   Replica& r = *leader->replica;
+  if (counters != nullptr) *counters = r.counters;
   const std::string name = PartitionName(fp.topic(), fp.partition());
-  // A follower always sends its broker epoch (> 0); a request without one is
-  // a consumer's, whatever replica_id says (proto3 defaults it to 0).
-  const bool from_follower = request.replica_id() >= 0 && request.replica_broker_epoch() > 0;
+  const bool from_follower = FromFollower(request);
   const int64_t start = r.log->log_start_offset();
   response->set_log_start_offset(start);
+  // RemoveReplica marks the replica removed before it deletes the log, and a
+  // deleted log reads as empty: an answer computed from it (a diverging
+  // epoch at offset 0, say) would make a follower truncate what it holds. So
+  // an answer stands only if the replica was not removed once it was made.
+  auto removed_meanwhile = [&]() {
+    absl::MutexLock lock(&r.mu);
+    if (!r.removed) return false;
+    response->clear_diverging_epoch();
+    response->clear_records();
+    SetPartitionError(PartitionError(ErrorCode::ERROR_CODE_NOT_LEADER,
+                                     absl::StrCat("broker ", options_.broker_id,
+                                                  " no longer holds a replica of ", name)),
+                      response);
+    return true;
+  };
   if (from_follower) {
     bool is_replica;
     {
@@ -439,6 +503,7 @@ int64_t ReplicaManager::FetchPartition(const runnel::v1::FetchRequest& request,
         response->mutable_diverging_epoch()->set_epoch(e.first);
         response->mutable_diverging_epoch()->set_end_offset(e.second);
         response->set_error_code(ErrorCode::ERROR_CODE_NONE);
+        removed_meanwhile();
         return 0;
       }
     }
@@ -455,6 +520,7 @@ int64_t ReplicaManager::FetchPartition(const runnel::v1::FetchRequest& request,
                        absl::StrCat("offset ", fp.fetch_offset(), " out of range for ", name,
                                     ": valid offsets are ", start, " to ", end)),
         response);
+    removed_meanwhile();
     return 0;
   }
   if (from_follower) {
@@ -472,11 +538,13 @@ int64_t ReplicaManager::FetchPartition(const runnel::v1::FetchRequest& request,
   auto records = r.log->Read(fp.fetch_offset(), std::max<int64_t>(limit, 1), limit_offset);
   if (!records.ok()) {
     SetPartitionError(records.status(), response);
+    removed_meanwhile();
     return 0;
   }
   response->set_error_code(ErrorCode::ERROR_CODE_NONE);
   response->clear_error_message();
   *response->mutable_records() = std::move(*records);
+  if (removed_meanwhile()) return 0;
   return static_cast<int64_t>(response->records().size());
 }
 
@@ -499,30 +567,43 @@ absl::Status ReplicaManager::Fetch(const runnel::v1::FetchRequest& request,
     response->clear_partitions();
     int64_t total = 0;
     bool any_error = false;
-    for (const auto& p : request.partitions()) {
+    // Counted once the answer is final: a long poll's earlier passes are not sent.
+    std::vector<const PartitionCounters*> counters(request.partitions_size(), nullptr);
+    auto count_and_return = [&] {
+      for (int i = 0; i < response->partitions_size(); ++i) {
+        if (counters[i] != nullptr) {
+          counters[i]->CountFetched(response->partitions(i).records(), FromFollower(request));
+        }
+      }
+      return absl::OkStatus();
+    };
+    for (int i = 0; i < request.partitions_size(); ++i) {
+      const auto& p = request.partitions(i);
       auto* out = response->add_partitions();
       // The first partition with data may exceed the budget by one batch so
       // that a consumer always progresses; after that the budget is strict.
       int64_t budget = total == 0 ? max_bytes : max_bytes - total;
       if (budget <= 0) {
-        FetchPartition(request, p, 0, out);
+        FetchPartition(request, p, 0, out, nullptr);
         out->clear_records();
         continue;
       }
-      total += FetchPartition(request, p, budget, out);
+      total += FetchPartition(request, p, budget, out, &counters[i]);
       any_error |= out->error_code() != ErrorCode::ERROR_CODE_NONE || out->has_diverging_epoch();
     }
     if (total >= std::max(request.min_bytes(), 1) || any_error || absl::Now() >= deadline) {
-      return absl::OkStatus();
+      return count_and_return();
     }
-    absl::MutexLock lock(&progress_mu_);
-    auto moved = [this, seq]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(progress_mu_) {
-      return progress_seq_ != seq || shutdown_;
-    };
-    if (!progress_mu_.AwaitWithDeadline(absl::Condition(&moved), deadline) || shutdown_) {
-      // Timed out (or shutting down): the response from the last pass stands.
-      return absl::OkStatus();
+    bool stop;
+    {
+      absl::MutexLock lock(&progress_mu_);
+      auto moved = [this, seq]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(progress_mu_) {
+        return progress_seq_ != seq || shutdown_;
+      };
+      stop = !progress_mu_.AwaitWithDeadline(absl::Condition(&moved), deadline) || shutdown_;
     }
+    // Timed out (or shutting down): the response from the last pass stands.
+    if (stop) return count_and_return();
   }
 }
 
@@ -531,7 +612,7 @@ absl::StatusOr<FollowerPosition> ReplicaManager::FollowerFetchPosition(
   std::shared_ptr<Replica> r = FindReplica(id);
   if (r == nullptr) return absl::FailedPreconditionError("partition not hosted here");
   absl::MutexLock lock(&r->mu);
-  if (r->leader || r->state.leader_epoch() != leader_epoch) {
+  if (r->removed || r->leader || r->state.leader_epoch() != leader_epoch) {
     return absl::FailedPreconditionError("no longer following at this leader epoch");
   }
   FollowerPosition pos;
@@ -549,7 +630,7 @@ absl::Status ReplicaManager::ApplyFollowerFetch(const storage::PartitionId& id,
   if (r == nullptr) return absl::OkStatus();
   absl::MutexLock lock(&r->mu);
   storage::PartitionLog& log = *r->log;
-  if (r->leader || r->state.leader_epoch() != leader_epoch ||
+  if (r->removed || r->leader || r->state.leader_epoch() != leader_epoch ||
       log.log_end_offset() != position.fetch_offset) {
     return absl::OkStatus();  // stale answer: the next fetch starts afresh
   }
@@ -603,6 +684,9 @@ absl::Status ReplicaManager::ApplyFollowerFetch(const storage::PartitionId& id,
                   << Kv("error", appended.status().message());
       return appended.status();
     }
+    size_t bytes = 0;
+    for (absl::string_view b : batches) bytes += b.size();
+    r->counters->replication_bytes_in->Increment(static_cast<double>(bytes));
     NotifyProgress();
   }
   set_hw(resp.high_watermark());
@@ -649,6 +733,7 @@ void ReplicaManager::MaintainIsr() {
       continue;
     }
     absl::MutexLock lock(&r->mu);
+    CountIsrChange(req.new_isr(), r->state.isr(), *result);
     ApplyStateLocked(*r, *result);
     if (r->leader) {
       r->leader->ClearPending();  // the committed state is in (or a newer one)
@@ -681,6 +766,59 @@ void ReplicaManager::StartIsrMaintenance() {
       MaintainIsr();
     }
   });
+}
+
+void ReplicaManager::CountIsrChange(const google::protobuf::RepeatedField<int32_t>& proposed,
+                                    const google::protobuf::RepeatedField<int32_t>& before,
+                                    const runnel::v1::PartitionInfo& committed) {
+  // Only an ISR the coordinator committed as proposed counts (the answer
+  // may carry a newer state made by someone else).
+  const std::set<int32_t> now(committed.isr().begin(), committed.isr().end());
+  if (now != std::set<int32_t>(proposed.begin(), proposed.end())) return;
+  const std::set<int32_t> was(before.begin(), before.end());
+  if (std::any_of(was.begin(), was.end(), [&](int32_t b) { return now.count(b) == 0; })) {
+    metrics_.isr_shrinks()->Increment();
+  }
+  if (std::any_of(now.begin(), now.end(), [&](int32_t b) { return was.count(b) == 0; })) {
+    metrics_.isr_expands()->Increment();
+  }
+}
+
+std::vector<runnel::v1::PartitionHighWatermark> ReplicaManager::LeaderHighWatermarks() const {
+  std::vector<runnel::v1::PartitionHighWatermark> out;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, r] : replicas_) {
+    if (r->leading_epoch.load() < 0) continue;
+    runnel::v1::PartitionHighWatermark& hw = out.emplace_back();
+    hw.set_topic_id(id.topic_id);
+    hw.set_partition(id.partition);
+    hw.set_high_watermark(r->hw.load());
+  }
+  return out;
+}
+
+std::vector<ReplicaStats> ReplicaManager::Stats() const {
+  std::vector<std::shared_ptr<Replica>> all;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, r] : replicas_) all.push_back(r);
+  }
+  std::vector<ReplicaStats> out;
+  for (const auto& r : all) {
+    ReplicaStats& s = out.emplace_back();
+    s.topic = r->topic;
+    s.partition = r->id.partition;
+    s.log_start_offset = r->log->log_start_offset();
+    s.log_end_offset = r->log->log_end_offset();
+    s.size_bytes = r->log->size_bytes();
+    s.high_watermark = r->hw.load();
+    absl::MutexLock lock(&r->mu);
+    s.leader = r->leader.has_value();
+    s.offline = r->has_state && r->state.leader() < 0;
+    s.replicas = r->state.replicas_size();
+    s.isr = r->state.isr_size();
+  }
+  return out;
 }
 
 int64_t ReplicaManager::HighWatermarkOf(const storage::PartitionId& id) const {

@@ -19,6 +19,11 @@
 // Thread-safety: all methods are thread-safe. Fetch may block for up to the
 // request's max_wait_ms (long poll), an acks=all Produce up to its timeout_ms;
 // Shutdown() releases both.
+//
+// Metrics: it counts each partition's produced and fetched bytes and records
+// and its leaderships' ISR changes (replica_metrics.h), and reports its
+// replicas' state at scrape time (Stats) and its led partitions' HWs for the
+// coordinator heartbeat (LeaderHighWatermarks).
 #ifndef RUNNEL_BROKER_REPLICATION_REPLICA_MANAGER_H_
 #define RUNNEL_BROKER_REPLICATION_REPLICA_MANAGER_H_
 
@@ -39,8 +44,10 @@
 #include "absl/time/time.h"
 #include "broker/cluster/metadata_cache.h"
 #include "broker/replication/partition_state.h"
+#include "broker/replication/replica_metrics.h"
 #include "broker/storage/log.h"
 #include "broker/storage/log_cleaner.h"
+#include "common/metrics/metrics.h"
 #include "proto/runnel/v1/broker.pb.h"
 #include "proto/runnel/v1/coordinator.pb.h"
 
@@ -64,6 +71,23 @@ struct ReplicaManagerOptions {
   absl::Duration isr_check_interval = absl::Milliseconds(200);
   // The clock (tests inject a fake one).
   std::function<absl::Time()> clock = [] { return absl::Now(); };
+  // Where the traffic and ISR counters go (replica_metrics.h); must outlive
+  // the ReplicaManager. nullptr: a private registry nobody reads.
+  metrics::Registry* metrics = nullptr;
+};
+
+// One hosted replica as metrics see it (ReplicaManager::Stats).
+struct ReplicaStats {
+  std::string topic;
+  int32_t partition = 0;
+  bool leader = false;   // this broker leads it
+  bool offline = false;  // the partition has no leader at all
+  int64_t log_start_offset = 0;
+  int64_t log_end_offset = 0;
+  int64_t high_watermark = 0;
+  int64_t size_bytes = 0;
+  int32_t replicas = 0;
+  int32_t isr = 0;
 };
 
 // A partition this broker follows, as handed to the replica fetchers.
@@ -72,6 +96,10 @@ struct FollowedPartition {
   std::string topic;
   int32_t partition = 0;
   int32_t leader_epoch = 0;
+  // While this broker is an adding replica of a reassignment: the copy rate
+  // limit in bytes per second (PartitionInfo.reassignment_throttle_bytes);
+  // 0 means unthrottled.
+  int64_t throttle_bytes_per_second = 0;
 };
 
 // Leader broker id -> (its address, the partitions followed from it).
@@ -107,10 +135,13 @@ class ReplicaManager {
   ~ReplicaManager();  // stops the ISR maintenance thread
 
   // Reconciles local replicas with the metadata: opens a log for every
-  // partition with a replica here, applies each partition state whose
+  // partition with a replica here (a broker added by a reassignment starts
+  // empty and copies from the leader), applies each partition state whose
   // partition_epoch is newer than the one held (becoming leader or follower),
-  // deletes the logs of topics that no longer exist, and hands the follow set
-  // to ClusterHooks::on_follow_change.
+  // deletes the logs of topics that no longer exist and of partitions no
+  // longer placed here (a reassignment moved them away: the replica stops
+  // serving and fetching first), and hands the follow set to
+  // ClusterHooks::on_follow_change.
   void ApplyMetadata(const cluster::MetadataSnapshot& snapshot);
 
   // One pass of ISR maintenance: moves leaders' HWs (held while the session
@@ -137,6 +168,13 @@ class ReplicaManager {
   // The partition's HW as this broker knows it (-1 if not hosted). For tests.
   int64_t HighWatermarkOf(const storage::PartitionId& id) const;
 
+  // The HW of every partition this broker leads, for its coordinator
+  // heartbeat (the coordinator exports consumer-group lag from them).
+  // Cheap: reads atomics, takes no partition lock.
+  std::vector<runnel::v1::PartitionHighWatermark> LeaderHighWatermarks() const;
+  // Every hosted replica, for metrics (scrape time).
+  std::vector<ReplicaStats> Stats() const;
+
   // Request-level problems (e.g. no partitions named) come back as the
   // returned status; per-partition results go into the response.
   absl::Status Produce(const runnel::v1::ProduceRequest& request,
@@ -160,11 +198,19 @@ class ReplicaManager {
  private:
   // One partition replica hosted here.
   struct Replica {
-    Replica(storage::PartitionId i, std::string n, std::shared_ptr<storage::PartitionLog> l)
-        : id(i), name(std::move(n)), log(std::move(l)), hw(log->log_start_offset()) {}
+    Replica(storage::PartitionId i, std::string t, std::string n,
+            std::shared_ptr<storage::PartitionLog> l, const PartitionCounters* c)
+        : id(i),
+          topic(std::move(t)),
+          name(std::move(n)),
+          log(std::move(l)),
+          counters(c),
+          hw(log->log_start_offset()) {}
     const storage::PartitionId id;
+    const std::string topic;
     const std::string name;  // "topic-partition", for messages
     const std::shared_ptr<storage::PartitionLog> log;
+    const PartitionCounters* const counters;  // owned by metrics_
     absl::Mutex mu;  // serialises appends, role changes and progress updates
     bool has_state ABSL_GUARDED_BY(mu) = false;
     runnel::v1::PartitionInfo state ABSL_GUARDED_BY(mu);  // the applied partition state
@@ -174,6 +220,8 @@ class ReplicaManager {
     // and consumers must never see records above the true HW.
     std::atomic<int64_t> hw;
     std::atomic<int32_t> leading_epoch{-1};  // leader epoch while leading, else -1
+    // No longer placed here (its log is being deleted): ignores fetches.
+    bool removed ABSL_GUARDED_BY(mu) = false;
   };
   // A partition this broker leads, resolved for one request.
   struct Leader {
@@ -200,14 +248,30 @@ class ReplicaManager {
   // Waits (no locks held) until each wait's HW passes its target, its
   // leadership ends, or `deadline`; fills the errors of those that failed.
   void AwaitReplication(const std::vector<AckWait>& waits, absl::Time deadline);
-  // Fills one partition of a fetch; returns the record bytes added.
+  // Fills one partition of a fetch; returns the record bytes added. Sets
+  // `*counters` to the partition's counters when it is served here.
   int64_t FetchPartition(const runnel::v1::FetchRequest& request,
                          const runnel::v1::FetchPartition& partition, int64_t budget,
-                         runnel::v1::FetchPartitionResponse* response);
+                         runnel::v1::FetchPartitionResponse* response,
+                         const PartitionCounters** counters);
   std::shared_ptr<Replica> FindReplica(const storage::PartitionId& id) const;
+  // Stops serving partition `id` and deletes its log: the metadata (where
+  // the partition is at `partition_epoch`) no longer places it here. Kept if
+  // the replica holds a newer state than that metadata.
+  void RemoveReplica(const storage::PartitionId& id, const std::string& name,
+                     int32_t partition_epoch);
   // Adopts a committed partition state (newer partition_epoch only).
   void ApplyStateLocked(Replica& r, const runnel::v1::PartitionInfo& info)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(r.mu);
+  // A follower always sends its broker epoch (> 0); a request without one is
+  // a consumer's, whatever replica_id says (proto3 defaults it to 0).
+  static bool FromFollower(const runnel::v1::FetchRequest& request) {
+    return request.replica_id() >= 0 && request.replica_broker_epoch() > 0;
+  }
+  // Counts an accepted ISR proposal as a shrink and/or an expansion.
+  void CountIsrChange(const google::protobuf::RepeatedField<int32_t>& proposed,
+                      const google::protobuf::RepeatedField<int32_t>& before,
+                      const runnel::v1::PartitionInfo& committed);
   // Recomputes a leader's HW; wakes waiters when it moved.
   void UpdateHighWatermarkLocked(Replica& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(r.mu);
   bool SessionValid() const;
@@ -218,6 +282,8 @@ class ReplicaManager {
   storage::LogManager* const logs_;
   cluster::MetadataCache* const metadata_;
   const ClusterHooks hooks_;
+  std::unique_ptr<metrics::Registry> own_metrics_;  // when options_.metrics is null
+  ReplicaMetrics metrics_;
 
   // Lock order: mu_, then a Replica's mu, then progress_mu_.
   mutable absl::Mutex mu_;

@@ -40,6 +40,7 @@ class ReplicaManagerTest : public ::testing::Test {
     logs_ = *storage::LogManager::Open(so);
     ReplicaManagerOptions ro;
     ro.broker_id = kSelf;
+    ro.metrics = &registry_;
     rm_ = std::make_unique<ReplicaManager>(ro, logs_.get(), &cache_);
     // "orders": 2 partitions led here; "remote": led by broker 2.
     runnel::v1::ClusterMetadata md;
@@ -109,9 +110,61 @@ class ReplicaManagerTest : public ::testing::Test {
   }
 
   cluster::MetadataCache cache_;
+  metrics::Registry registry_;
   std::unique_ptr<storage::LogManager> logs_;
   std::unique_ptr<ReplicaManager> rm_;
 };
+
+// Whether `rendered` has the exposition line `line`.
+bool HasLine(const std::string& rendered, const std::string& line) {
+  return rendered.find("\n" + line + "\n") != std::string::npos;
+}
+
+TEST_F(ReplicaManagerTest, CountsTrafficPerPartitionAndReportsLeaderState) {
+  const std::string batch = Batch(3);
+  ASSERT_EQ(Produce("orders", 0, batch).error_code(), ErrorCode::ERROR_CODE_NONE);
+  ASSERT_EQ(Produce("orders", 0, Batch(2)).error_code(), ErrorCode::ERROR_CODE_NONE);
+  auto f = Fetch("orders", 0, 0);
+  ASSERT_EQ(f.error_code(), ErrorCode::ERROR_CODE_NONE);
+  // A long poll that times out empty counts nothing; a refused one neither.
+  Fetch("orders", 0, 5, 50);
+  Fetch("remote", 0, 0);
+  const std::string out = registry_.Render();
+  const std::string labels = "topic=\"orders\",partition=\"0\"";
+  EXPECT_TRUE(HasLine(out, "runnel_partition_records_in_total{" + labels + "} 5")) << out;
+  EXPECT_TRUE(HasLine(out, "runnel_partition_bytes_in_total{" + labels + "} " +
+                               std::to_string(batch.size() + Batch(2).size())))
+      << out;
+  EXPECT_TRUE(
+      HasLine(out, "runnel_partition_records_out_total{" + labels + ",reader=\"consumer\"} 5"))
+      << out;
+  EXPECT_TRUE(HasLine(out, "runnel_partition_bytes_out_total{" + labels + ",reader=\"consumer\"} " +
+                               std::to_string(f.records().size())))
+      << out;
+  EXPECT_TRUE(
+      HasLine(out, "runnel_partition_records_out_total{" + labels + ",reader=\"replica\"} 0"))
+      << out;
+
+  const std::vector<runnel::v1::PartitionHighWatermark> hws = rm_->LeaderHighWatermarks();
+  ASSERT_EQ(hws.size(), 2u);  // the two "orders" partitions led here
+  EXPECT_EQ(hws[0].topic_id(), 10u);
+  EXPECT_EQ(hws[0].partition(), 0);
+  EXPECT_EQ(hws[0].high_watermark(), 5);
+  bool found = false;
+  for (const ReplicaStats& s : rm_->Stats()) {
+    if (s.topic != "orders" || s.partition != 0) continue;
+    found = true;
+    EXPECT_TRUE(s.leader);
+    EXPECT_FALSE(s.offline);
+    EXPECT_EQ(s.log_end_offset, 5);
+    EXPECT_EQ(s.high_watermark, 5);
+    EXPECT_EQ(s.log_start_offset, 0);
+    EXPECT_EQ(s.replicas, 1);
+    EXPECT_EQ(s.isr, 1);
+    EXPECT_GT(s.size_bytes, 0);
+  }
+  EXPECT_TRUE(found);
+}
 
 TEST_F(ReplicaManagerTest, ProduceAssignsConsecutiveOffsetsPerPartition) {
   EXPECT_EQ(Produce("orders", 0, Batch(3)).base_offset(), 0);
@@ -338,6 +391,47 @@ TEST_F(ReplicaManagerTest, DeletedTopicLosesItsLogs) {
   Install(md);
   EXPECT_EQ(logs_->Get({10, 0}), nullptr);
   EXPECT_EQ(logs_->Get({10, 1}), nullptr);
+}
+
+TEST_F(ReplicaManagerTest, PartitionMovedAwayLosesItsLogAndItsOtherPartitionsStay) {
+  Produce("orders", 0, Batch(3));
+  Produce("orders", 1, Batch(2));
+  // A reassignment moved orders-0 to broker 2 (a newer partition epoch).
+  runnel::v1::ClusterMetadata md;
+  md.set_version(5);
+  runnel::v1::TopicInfo* orders = AddTopic(&md, "orders", 10, 2, kSelf);
+  runnel::v1::PartitionInfo* moved = orders->mutable_partitions(0);
+  moved->set_leader(2);
+  moved->set_leader_epoch(4);
+  moved->set_replicas(0, 2);
+  moved->set_isr(0, 2);
+  moved->set_partition_epoch(1);
+  AddTopic(&md, "remote", 11, 1, 2);
+  Install(md);
+  EXPECT_EQ(logs_->Get({10, 0}), nullptr);
+  ASSERT_NE(logs_->Get({10, 1}), nullptr);
+  EXPECT_EQ(logs_->Get({10, 1})->log_end_offset(), 2);
+  EXPECT_EQ(Produce("orders", 0, Batch(1)).error_code(), ErrorCode::ERROR_CODE_NOT_LEADER);
+  EXPECT_EQ(Produce("orders", 1, Batch(1)).error_code(), ErrorCode::ERROR_CODE_NONE);
+  // Placed here again later: a new, empty replica.
+  md.set_version(6);
+  moved->add_replicas(kSelf);
+  moved->set_partition_epoch(2);
+  Install(md);
+  ASSERT_NE(logs_->Get({10, 0}), nullptr);
+  EXPECT_EQ(logs_->Get({10, 0})->log_end_offset(), 0);
+}
+
+TEST_F(ReplicaManagerTest, LeftoverLogOfAPartitionPlacedElsewhereIsDeleted) {
+  // E.g. moved away while this broker was down: no replica, just the log.
+  ASSERT_TRUE(logs_->GetOrCreate({11, 0}).ok());
+  runnel::v1::ClusterMetadata md;
+  md.set_version(5);
+  AddTopic(&md, "orders", 10, 2, kSelf);
+  AddTopic(&md, "remote", 11, 1, 2);
+  Install(md);
+  EXPECT_EQ(logs_->Get({11, 0}), nullptr);
+  EXPECT_NE(logs_->Get({10, 0}), nullptr);
 }
 
 TEST(ErrorsTest, PayloadCarriesExactCodeAndFallbackMapsCanonical) {

@@ -141,6 +141,25 @@ grpc::Status AdminForwarder::CreatePartitions(grpc::ServerContext* ctx,
   return Forward(ctx, &runnel::v1::Admin::Stub::CreatePartitions, *req, resp, true);
 }
 
+grpc::Status AdminForwarder::ReassignPartitions(grpc::ServerContext* ctx,
+                                                const runnel::v1::ReassignPartitionsRequest* req,
+                                                runnel::v1::ReassignPartitionsResponse* resp) {
+  return Forward(ctx, &runnel::v1::Admin::Stub::ReassignPartitions, *req, resp, true);
+}
+
+grpc::Status AdminForwarder::ListReassignments(grpc::ServerContext* ctx,
+                                               const runnel::v1::ListReassignmentsRequest* req,
+                                               runnel::v1::ListReassignmentsResponse* resp) {
+  return Forward(ctx, &runnel::v1::Admin::Stub::ListReassignments, *req, resp, false);
+}
+
+grpc::Status AdminForwarder::BalanceCluster(grpc::ServerContext* ctx,
+                                            const runnel::v1::BalanceClusterRequest* req,
+                                            runnel::v1::BalanceClusterResponse* resp) {
+  // A dry run changes nothing; a real one starts reassignments.
+  return Forward(ctx, &runnel::v1::Admin::Stub::BalanceCluster, *req, resp, !req->dry_run());
+}
+
 GroupsForwarder::GroupsForwarder(cluster::CoordinatorLink* link, absl::Duration timeout)
     : link_(link), timeout_(timeout) {}
 

@@ -63,6 +63,15 @@ class AdminForwarder final : public runnel::v1::Admin::Service {
   grpc::Status CreatePartitions(grpc::ServerContext* ctx,
                                 const runnel::v1::CreatePartitionsRequest* req,
                                 runnel::v1::CreatePartitionsResponse* resp) override;
+  grpc::Status ReassignPartitions(grpc::ServerContext* ctx,
+                                  const runnel::v1::ReassignPartitionsRequest* req,
+                                  runnel::v1::ReassignPartitionsResponse* resp) override;
+  grpc::Status ListReassignments(grpc::ServerContext* ctx,
+                                 const runnel::v1::ListReassignmentsRequest* req,
+                                 runnel::v1::ListReassignmentsResponse* resp) override;
+  grpc::Status BalanceCluster(grpc::ServerContext* ctx,
+                              const runnel::v1::BalanceClusterRequest* req,
+                              runnel::v1::BalanceClusterResponse* resp) override;
 
  private:
   // Forwards one call (ForwardToCoordinator) and, if `refresh_after` and it

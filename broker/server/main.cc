@@ -8,6 +8,8 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -16,11 +18,15 @@
 #include "broker/cluster/metadata_cache.h"
 #include "broker/replication/replica_fetcher.h"
 #include "broker/replication/replica_manager.h"
+#include "broker/server/broker_metrics.h"
 #include "broker/server/broker_service.h"
 #include "broker/storage/log.h"
 #include "broker/storage/log_cleaner.h"
 #include "common/flags.h"
 #include "common/log.h"
+#include "common/metrics/grpc_metrics.h"
+#include "common/metrics/http_server.h"
+#include "common/metrics/metrics.h"
 #include "common/server_main.h"
 
 namespace {
@@ -39,6 +45,8 @@ struct BrokerFlags {
   int64_t log_cleaner_interval_ms;
   int64_t log_cleaner_map_bytes;
   std::string log_level;
+  std::string metrics_listen;
+  int64_t shutdown_timeout_ms;
 };
 
 // The host part of "host:port" (brackets kept for IPv6 literals).
@@ -49,6 +57,8 @@ std::string HostOf(absl::string_view address) {
 
 int Run(const BrokerFlags& f) {
   runnel::BlockShutdownSignals();
+  // Declared first: it outlives everything that records into it.
+  runnel::metrics::Registry metrics;
   const std::string data_dir =
       f.data_dir.empty() ? absl::StrCat("./data/broker-", f.id) : f.data_dir;
   runnel::storage::StorageOptions storage_options;
@@ -67,6 +77,23 @@ int Run(const BrokerFlags& f) {
   link_options.broker_id = static_cast<int32_t>(f.id);
   link_options.rack = f.rack;
   link_options.heartbeat_interval = absl::Milliseconds(f.heartbeat_interval_ms);
+  // gRPC health turns SERVING once the broker is registered (and back to
+  // NOT_SERVING for good when shutdown starts).
+  grpc::Server* server_ptr = nullptr;
+  link_options.on_ready = [&server_ptr] {
+    if (grpc::HealthCheckServiceInterface* health = server_ptr->GetHealthCheckService()) {
+      health->SetServingStatus(true);
+    }
+    RLOG(INFO) << "serving: registered with the coordinator";
+  };
+  // The high watermarks of the partitions it leads, for consumer-group lag.
+  runnel::replication::ReplicaManager* replicas_for_heartbeat = nullptr;
+  link_options.fill_heartbeat = [&replicas_for_heartbeat](
+                                    runnel::v1::BrokerHeartbeatRequest* request) {
+    for (runnel::v1::PartitionHighWatermark& hw : replicas_for_heartbeat->LeaderHighWatermarks()) {
+      *request->add_high_watermarks() = std::move(hw);
+    }
+  };
   // The link calls back into the replica manager (metadata changes), and the
   // replica manager into the link (sessions, AlterPartition): the link is
   // built first and started last, once everything it calls exists.
@@ -81,6 +108,7 @@ int Run(const BrokerFlags& f) {
   runnel::replication::ReplicaManagerOptions replica_options;
   replica_options.broker_id = static_cast<int32_t>(f.id);
   replica_options.replica_lag_time_max = absl::Milliseconds(f.replica_lag_time_max_ms);
+  replica_options.metrics = &metrics;
   runnel::replication::ClusterHooks hooks;
   hooks.session_valid = [&link] { return link.SessionValid(); };
   hooks.alter_partition = [&link](runnel::v1::AlterPartitionRequest req) {
@@ -92,6 +120,7 @@ int Run(const BrokerFlags& f) {
   };
   runnel::replication::ReplicaManager replicas(replica_options, logs->get(), &metadata, hooks);
   replicas_ptr = &replicas;
+  replicas_for_heartbeat = &replicas;
 
   runnel::replication::ReplicaFetcherOptions fetcher_options;
   fetcher_options.broker_id = static_cast<int32_t>(f.id);
@@ -111,6 +140,21 @@ int Run(const BrokerFlags& f) {
       cleaner_options);
   if (f.log_cleaner_interval_ms > 0) cleaner.Start();
 
+  // Metrics: served before the gRPC port opens, so a bad address fails fast.
+  std::unique_ptr<runnel::metrics::HttpServer> metrics_server;
+  if (!f.metrics_listen.empty()) {
+    runnel::server::AddBrokerMetrics(
+        &replicas, logs->get(), [&link] { return link.SessionValid(); }, &metrics);
+    auto started = runnel::metrics::HttpServer::Start(f.metrics_listen, &metrics);
+    if (!started.ok()) {
+      std::cerr << "runnel-broker: " << started.status().message() << "\n";
+      return 1;
+    }
+    metrics_server = std::move(*started);
+    RLOG(INFO) << "serving metrics" << runnel::Kv("listen", f.metrics_listen)
+               << runnel::Kv("port", metrics_server->port());
+  }
+
   runnel::server::BrokerService broker_service(&replicas, &metadata, &link);
   runnel::server::AdminForwarder admin_service(&link, absl::Seconds(30));
   runnel::server::GroupsForwarder groups_service(&link, absl::Seconds(30));
@@ -123,11 +167,20 @@ int Run(const BrokerFlags& f) {
   builder.RegisterService(&broker_service);
   builder.RegisterService(&admin_service);
   builder.RegisterService(&groups_service);
+  if (metrics_server != nullptr) {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(runnel::metrics::RpcMetricsInterceptorFactory(&metrics));
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     std::cerr << "runnel-broker: cannot listen on " << f.listen << "\n";
     return 1;
   }
+  if (grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService()) {
+    health->SetServingStatus(false);  // until registered
+  }
+  server_ptr = server.get();
   const std::string bound = absl::StrCat(HostOf(f.listen), ":", port);
   const std::string advertised = f.advertised_address.empty() ? bound : f.advertised_address;
   link.Start(advertised);
@@ -137,14 +190,38 @@ int Run(const BrokerFlags& f) {
              << runnel::Kv("data_dir", data_dir);
 
   int sig = runnel::WaitForShutdownSignal();
-  RLOG(INFO) << "shutting down" << runnel::Kv("signal", sig);
-  // Stop background cleaning (it interrupts a pass between batches), then
-  // long polls so in-flight calls finish quickly, then drain.
+  runnel::ExitOnSecondSignal("runnel-broker");
+  RLOG(INFO) << "shutting down" << runnel::Kv("signal", sig)
+             << runnel::Kv("shutdown_timeout_ms", f.shutdown_timeout_ms);
+  // Probes and load balancers stop sending new clients here first.
+  if (grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService()) {
+    health->Shutdown();
+  }
+  // Controlled shutdown, while still serving: the coordinator moves every
+  // leadership to another in-sync replica, so producers and consumers move
+  // on now rather than after a session timeout (docs/architecture.md,
+  // "Graceful shutdown").
+  if (f.shutdown_timeout_ms > 0) {
+    const absl::Time started = absl::Now();
+    absl::Status handed =
+        link.HandOffLeadership(started + absl::Milliseconds(f.shutdown_timeout_ms));
+    if (handed.ok()) {
+      RLOG(INFO) << "leaderships handed off"
+                 << runnel::Kv("ms", absl::ToInt64Milliseconds(absl::Now() - started));
+    } else {
+      RLOG(WARN) << "controlled shutdown incomplete; stopping anyway"
+                 << runnel::Kv("error", handed.message());
+    }
+  }
+  // Stop background cleaning (it interrupts a pass between batches) and
+  // fetching, release long polls and acks=all waits so in-flight calls
+  // finish quickly, then drain them; the log closes last.
   cleaner.Stop();
   fetchers.Stop();
   replicas.Shutdown();
   server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
   link.Stop();
+  metrics_server.reset();
   RLOG(INFO) << "stopped";
   return 0;
 }
@@ -195,6 +272,13 @@ int main(int argc, char** argv) {
             "Memory for log compaction's key map (24 bytes per distinct key); a partition with "
             "more keys is compacted in several rounds.");
   flags.String("log-level", &f.log_level, "info", "Minimum log level: debug, info, warn, error.");
+  flags.String("metrics-listen", &f.metrics_listen, "",
+               "host:port serving Prometheus metrics on GET /metrics (port 0 picks a free port); "
+               "empty: off.");
+  flags.Int("shutdown-timeout-ms", &f.shutdown_timeout_ms, 15000,
+            "On SIGTERM/SIGINT, how long to keep asking the coordinator to move this broker's "
+            "leaderships to other in-sync replicas before stopping anyway (calls in flight then "
+            "get up to 5 s more); 0 skips the hand-off.");
   runnel::ParseFlagsOrExit(flags, argc, argv);
   if (absl::Status s = runnel::SetLogLevelByName(f.log_level); !s.ok()) {
     std::cerr << "runnel-broker: " << s.message() << "\n";
@@ -203,6 +287,10 @@ int main(int argc, char** argv) {
   if (f.log_cleaner_interval_ms < 0 || f.log_cleaner_map_bytes < 1024) {
     std::cerr << "runnel-broker: --log-cleaner-interval-ms must be >= 0 and "
                  "--log-cleaner-map-bytes >= 1024\n";
+    return 2;
+  }
+  if (f.shutdown_timeout_ms < 0) {
+    std::cerr << "runnel-broker: --shutdown-timeout-ms must be >= 0\n";
     return 2;
   }
   if (f.replica_lag_time_max_ms <= 0) {

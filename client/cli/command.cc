@@ -6,11 +6,14 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "client/group_membership.h"
 #include "client/types.h"
 #include "common/flags.h"
 #include "common/topic_config.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 
 namespace runnel::client::cli {
 namespace {
@@ -141,6 +144,45 @@ const Spec kSpecs[] = {
      "  Broker: 1  Address: HOST:PORT  Rack: none  State: alive  BrokerEpoch: 3  "
      "MillisSinceHeartbeat: 120  PartitionsLed: 2  PartitionsFollowed: 4\n"
      "State is alive or fenced; Rack is \"none\" when unset.\n"},
+    {"partitions reassign", CommandKind::kPartitionsReassign, "",
+     "(--topic=T --partition=P --replicas=B1,B2,...|--plan=FILE) [--throttle-bytes=N]",
+     "Move partitions' replicas to other brokers.",
+     "Moves partition P of topic T to the brokers --replicas lists (as many as the topic's\n"
+     "replication factor; the first is the preferred leader), or every partition of a plan file\n"
+     "in Kafka's reassignment JSON format:\n"
+     "  {\"partitions\": [{\"topic\": \"T\", \"partition\": 0, \"replicas\": [4, 2, 3]}, ...]}\n"
+     "(\"version\" and \"log_dirs\" are accepted and ignored).\n"
+     "Producers and consumers keep running: each new replica copies from the leader (at most\n"
+     "--throttle-bytes bytes per second each; 0: unthrottled) and joins the in-sync replicas,\n"
+     "then leadership moves to the first new replica if the leader is leaving, and the replicas\n"
+     "left out drop their data. A partition already being moved gets the new target instead.\n"
+     "Returns at once; 'runnel partitions reassignments' shows the progress. Prints on stdout a\n"
+     "line per partition, fields separated by TAB:\n"
+     "  Partition: T-0  Replicas: 4,2,3,1  Target: 4,2,3  Adding: 4  Removing: 1  State: copying\n"
+     "State is copying (new replicas not in sync yet), removing (waiting to drop the replicas\n"
+     "left out) or done (nothing to copy: e.g. only the order changed, which moves leadership).\n"},
+    {"partitions reassignments", CommandKind::kPartitionsReassignments, "", "",
+     "List the reassignments in progress.",
+     "Prints a line per partition being moved, as 'runnel partitions reassign' does; nothing\n"
+     "when none is in progress.\n"},
+    {"cluster balance", CommandKind::kClusterBalance, "", "[--dry-run] [--throttle-bytes=N]",
+     "Even out replicas and leaders over the brokers.",
+     "Plans moves that spread replicas (then preferred leaders) evenly over the live brokers,\n"
+     "moving as few replicas as it can, and starts them as reassignments (see 'runnel partitions\n"
+     "reassign'; --throttle-bytes limits each new replica's copy rate). Moves that only change\n"
+     "the preferred leader copy nothing. With --dry-run it only prints the plan. Run it after\n"
+     "adding brokers. Prints on stdout a line per move, fields separated by TAB, then a summary:\n"
+     "  Partition: T-0  From: 1,2  To: 4,2  Copies: 4\n"
+     "  planned 1 move(s) copying 1 replica(s): started\n"
+     "Copies is \"none\" for a move that only reorders.\n"},
+    {"cluster decommission", CommandKind::kClusterDecommission, "BROKER",
+     "BROKER [--dry-run] [--throttle-bytes=N]", "Move every replica off a broker.",
+     "Plans and starts moves (as 'runnel cluster balance' does) that leave broker BROKER with\n"
+     "no replica, spreading its replicas over the other live brokers; afterwards the broker\n"
+     "gets no new partitions and later balances keep it empty, until it registers again (a\n"
+     "restart). Once 'runnel partitions reassignments' shows nothing, stop the broker.\n"
+     "Refused when the other brokers are too few for the replication factor. Output as for\n"
+     "'runnel cluster balance'.\n"},
 };
 
 constexpr char kCommonHelp[] =
@@ -180,6 +222,9 @@ struct RawFlags {
   std::string to_offset;
   std::string to_timestamp;
   bool dry_run = false;
+  std::string replicas;
+  std::string plan;
+  int64_t throttle_bytes = 0;
 };
 
 void Register(CommandKind kind, FlagSet& flags, RawFlags& raw) {
@@ -244,12 +289,57 @@ void Register(CommandKind kind, FlagSet& flags, RawFlags& raw) {
       flags.Bool("print-offset", &raw.print_offset, false,
                  "Print \"partition=P offset=O\" and a TAB first.");
       break;
+    case CommandKind::kPartitionsReassign:
+      flags.String("topic", &raw.topic, "", "The topic of the partition to move.");
+      flags.String("partition", &raw.partition, "", "The partition to move.");
+      flags.String("replicas", &raw.replicas, "",
+                   "Comma-separated broker ids the partition moves to, preferred leader first.");
+      flags.String("plan", &raw.plan, "",
+                   "A JSON reassignment plan file (Kafka's format) instead of the three flags.");
+      flags.Int("throttle-bytes", &raw.throttle_bytes, 0,
+                "Copy rate limit per new replica, bytes per second (0: none).");
+      break;
+    case CommandKind::kClusterBalance:
+    case CommandKind::kClusterDecommission:
+      flags.Bool("dry-run", &raw.dry_run, false, "Print the plan without starting it.");
+      flags.Int("throttle-bytes", &raw.throttle_bytes, 0,
+                "Copy rate limit per new replica, bytes per second (0: none).");
+      break;
     default:
       break;
   }
 }
 
 absl::Status Bad(absl::string_view message) { return absl::InvalidArgumentError(message); }
+
+// partitions reassign: one partition by flags, or a plan file.
+absl::Status ValidateReassign(const RawFlags& raw, Command* c) {
+  if (raw.throttle_bytes < 0) {
+    return Bad(
+        absl::StrCat("--throttle-bytes must be 0 (none) or more (got ", raw.throttle_bytes, ")"));
+  }
+  c->throttle_bytes = raw.throttle_bytes;
+  const bool by_flags = !raw.topic.empty() || !raw.partition.empty() || !raw.replicas.empty();
+  if (!raw.plan.empty()) {
+    if (by_flags) return Bad("--plan cannot be used with --topic, --partition or --replicas");
+    c->plan_file = raw.plan;
+    return absl::OkStatus();
+  }
+  if (raw.topic.empty()) return Bad("missing --topic=T (or --plan=FILE)");
+  if (raw.partition.empty()) return Bad("missing --partition=P");
+  if (raw.replicas.empty()) return Bad("missing --replicas=B1,B2,...: the brokers to move to");
+  if (absl::Status s = ValidateTopicName(raw.topic); !s.ok()) return s;
+  c->topic = raw.topic;
+  for (absl::string_view id : absl::StrSplit(raw.replicas, ',')) {
+    int32_t broker = 0;
+    if (!absl::SimpleAtoi(id, &broker) || broker < 0) {
+      return Bad(absl::StrCat("invalid --replicas '", raw.replicas,
+                              "': expected comma-separated broker ids such as 1,2,4"));
+    }
+    c->replicas.push_back(broker);
+  }
+  return absl::OkStatus();
+}
 
 // An optional integer flag held as a string, so "not given" is visible.
 absl::StatusOr<std::optional<int64_t>> OptionalInt(absl::string_view flag, const std::string& text,
@@ -390,6 +480,18 @@ absl::Status Validate(const RawFlags& raw, Command* c) {
     case CommandKind::kGroupResetOffsets:
       if (absl::Status s = ValidateReset(raw, c); !s.ok()) return s;
       break;
+    case CommandKind::kPartitionsReassign:
+      if (absl::Status s = ValidateReassign(raw, c); !s.ok()) return s;
+      break;
+    case CommandKind::kClusterBalance:
+    case CommandKind::kClusterDecommission:
+      if (raw.throttle_bytes < 0) {
+        return Bad(absl::StrCat("--throttle-bytes must be 0 (none) or more (got ",
+                                raw.throttle_bytes, ")"));
+      }
+      c->throttle_bytes = raw.throttle_bytes;
+      c->dry_run = raw.dry_run;
+      break;
     case CommandKind::kTopicCreate:
       if (raw.partitions < 1 || raw.partitions > kInt32Max) {
         return Bad(absl::StrCat("--partitions must be at least 1 (got ", raw.partitions, ")"));
@@ -452,7 +554,7 @@ absl::Status Validate(const RawFlags& raw, Command* c) {
       break;
   }
   if (c->kind == CommandKind::kProduce || c->kind == CommandKind::kConsume ||
-      c->kind == CommandKind::kGroupResetOffsets) {
+      c->kind == CommandKind::kGroupResetOffsets || c->kind == CommandKind::kPartitionsReassign) {
     auto partition = OptionalInt("partition", raw.partition, kInt32Max, "a partition (0 or more)");
     if (!partition.ok()) return partition.status();
     if (*partition) c->partition = static_cast<int32_t>(**partition);
@@ -508,6 +610,61 @@ std::string Usage() {
   return out;
 }
 
+absl::StatusOr<std::vector<runnel::v1::PartitionReassignment>> ParseReassignmentPlan(
+    const std::string& json) {
+  namespace pb = google::protobuf;
+  pb::Struct plan;
+  if (const auto s = pb::util::JsonStringToMessage(json, &plan); !s.ok()) {
+    return Bad(absl::StrCat("invalid plan: not a JSON object: ", s.ToString()));
+  }
+  auto field = plan.fields().find("partitions");
+  if (field == plan.fields().end() || !field->second.has_list_value()) {
+    return Bad("invalid plan: expected {\"partitions\": [...]}");
+  }
+  // A JSON number that is a whole int32 >= 0.
+  auto whole = [](const pb::Value& v, int32_t* out) {
+    if (v.kind_case() != pb::Value::kNumberValue) return false;
+    const double d = v.number_value();
+    if (d < 0 || d > std::numeric_limits<int32_t>::max() || d != static_cast<int32_t>(d)) {
+      return false;
+    }
+    *out = static_cast<int32_t>(d);
+    return true;
+  };
+  std::vector<runnel::v1::PartitionReassignment> out;
+  for (const pb::Value& entry : field->second.list_value().values()) {
+    const std::string where = absl::StrCat("invalid plan: entry ", out.size() + 1, ": ");
+    if (!entry.has_struct_value()) return Bad(absl::StrCat(where, "expected an object"));
+    const auto& f = entry.struct_value().fields();
+    runnel::v1::PartitionReassignment r;
+    auto topic = f.find("topic");
+    if (topic == f.end() || topic->second.kind_case() != pb::Value::kStringValue) {
+      return Bad(absl::StrCat(where, "expected \"topic\": a string"));
+    }
+    r.set_topic(topic->second.string_value());
+    auto partition = f.find("partition");
+    int32_t index = 0;
+    if (partition == f.end() || !whole(partition->second, &index)) {
+      return Bad(absl::StrCat(where, "expected \"partition\": a partition index (0 or more)"));
+    }
+    r.set_partition(index);
+    auto replicas = f.find("replicas");
+    if (replicas == f.end() || !replicas->second.has_list_value()) {
+      return Bad(absl::StrCat(where, "expected \"replicas\": a list of broker ids"));
+    }
+    for (const pb::Value& id : replicas->second.list_value().values()) {
+      int32_t broker = 0;
+      if (!whole(id, &broker)) {
+        return Bad(absl::StrCat(where, "expected \"replicas\": a list of broker ids"));
+      }
+      r.add_target_replicas(broker);
+    }
+    out.push_back(std::move(r));
+  }
+  if (out.empty()) return Bad("invalid plan: no partitions");
+  return out;
+}
+
 absl::StatusOr<Command> ParseCommandLine(const std::vector<std::string>& args) {
   // Flags before the command words are moved after them.
   std::vector<std::string> leading;
@@ -521,7 +678,7 @@ absl::StatusOr<Command> ParseCommandLine(const std::vector<std::string>& args) {
   if (word == "help") return Help(Usage());
 
   std::string words = word;
-  if (word == "topic" || word == "cluster" || word == "group") {
+  if (word == "topic" || word == "cluster" || word == "group" || word == "partitions") {
     if (i == args.size() || absl::StartsWith(args[i], "-")) {
       if (i < args.size() && IsHelp(args[i])) return Help(GroupUsage(word));
       return Bad(absl::StrCat("missing subcommand for 'runnel ", word, "' (see 'runnel ", word,
@@ -565,7 +722,12 @@ absl::StatusOr<Command> ParseCommandLine(const std::vector<std::string>& args) {
     return Bad(absl::StrCat("unexpected argument '", (*positional)[wanted], "' for '", program,
                             "'", see));
   }
-  if (wanted == 1) {
+  if (wanted == 1 && absl::string_view(spec->name) == "BROKER") {
+    const std::string& id = (*positional)[0];
+    if (!absl::SimpleAtoi(id, &command.broker) || command.broker < 0) {
+      return Bad(absl::StrCat("invalid BROKER '", id, "': expected a broker id (0 or more)"));
+    }
+  } else if (wanted == 1) {
     (absl::string_view(spec->name) == "GROUP" ? command.group : command.topic) = (*positional)[0];
   }
   if (absl::Status s = Validate(raw, &command); !s.ok()) return s;

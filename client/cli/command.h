@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "proto/runnel/v1/admin.pb.h"
 #include "proto/runnel/v1/types.pb.h"
 
 namespace runnel::client::cli {
@@ -37,6 +38,10 @@ enum class CommandKind {
   kGroupResetOffsets,
   kGroupDelete,
   kClusterInfo,
+  kPartitionsReassign,
+  kPartitionsReassignments,  // list those in progress
+  kClusterBalance,
+  kClusterDecommission,
 };
 
 // Where `group reset-offsets` moves the offsets.
@@ -81,7 +86,18 @@ struct Command {
   // group reset-offsets
   ResetTo reset_to = ResetTo::kEarliest;
   int64_t reset_value = 0;  // the offset (kOffset) or ms since the epoch (kTimestamp)
-  bool dry_run = false;
+  bool dry_run = false;     // also cluster balance / decommission
+
+  // partitions reassign: one partition (topic, partition and --replicas,
+  // preferred leader first) or a plan file in Kafka's reassignment JSON
+  // (ParseReassignmentPlan), read when the command runs.
+  std::vector<int32_t> replicas;
+  std::string plan_file;
+  // partitions reassign, cluster balance / decommission: copy rate limit per
+  // new replica in bytes per second (0: none).
+  int64_t throttle_bytes = 0;
+  // cluster decommission
+  int32_t broker = -1;
 };
 
 // Parses the arguments after the program name. Bad usage gives
@@ -90,6 +106,15 @@ absl::StatusOr<Command> ParseCommandLine(const std::vector<std::string>& args);
 
 // The text of `runnel --help`.
 std::string Usage();
+
+// A reassignment plan in Kafka's JSON format (what kafka-reassign-partitions
+// takes with --reassignment-json-file):
+//   {"version": 1, "partitions": [
+//     {"topic": "orders", "partition": 0, "replicas": [4, 2, 3]}, ...]}
+// "version" and each entry's "log_dirs" are accepted and ignored.
+// InvalidArgument with a one-line message naming the problem.
+absl::StatusOr<std::vector<runnel::v1::PartitionReassignment>> ParseReassignmentPlan(
+    const std::string& json);
 
 }  // namespace runnel::client::cli
 

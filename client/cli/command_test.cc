@@ -373,5 +373,97 @@ TEST_F(CommandTest, ValueErrors) {
             "flag --timeout-ms needs a value (see 'runnel consume --help')");
 }
 
+TEST_F(CommandTest, ScaleOutCommands) {
+  Command r = Parse({"partitions", "reassign", "--topic=orders", "--partition=2",
+                     "--replicas=4,2,3", "--throttle-bytes=1048576"});
+  EXPECT_EQ(r.kind, CommandKind::kPartitionsReassign);
+  EXPECT_EQ(r.topic, "orders");
+  EXPECT_EQ(r.partition, 2);
+  EXPECT_EQ(r.replicas, (std::vector<int32_t>{4, 2, 3}));
+  EXPECT_EQ(r.throttle_bytes, 1048576);
+  EXPECT_TRUE(r.plan_file.empty());
+  Command plan = Parse({"partitions", "reassign", "--plan=/tmp/p.json"});
+  EXPECT_EQ(plan.plan_file, "/tmp/p.json");
+  EXPECT_EQ(plan.throttle_bytes, 0);
+  EXPECT_EQ(Parse({"partitions", "reassignments"}).kind, CommandKind::kPartitionsReassignments);
+
+  Command balance = Parse({"cluster", "balance", "--dry-run", "--throttle-bytes=500"});
+  EXPECT_EQ(balance.kind, CommandKind::kClusterBalance);
+  EXPECT_TRUE(balance.dry_run);
+  EXPECT_EQ(balance.throttle_bytes, 500);
+  EXPECT_FALSE(Parse({"cluster", "balance"}).dry_run);
+  Command decommission = Parse({"cluster", "decommission", "3"});
+  EXPECT_EQ(decommission.kind, CommandKind::kClusterDecommission);
+  EXPECT_EQ(decommission.broker, 3);
+  EXPECT_FALSE(decommission.dry_run);
+
+  EXPECT_NE(Parse({"partitions", "--help"}).help_text.find("runnel partitions reassignments"),
+            std::string::npos);
+  EXPECT_NE(Parse({"cluster", "balance", "--help"}).help_text.find("Copies: 4"), std::string::npos);
+}
+
+TEST_F(CommandTest, ScaleOutUsageErrors) {
+  EXPECT_EQ(Error({"partitions", "reassign", "--partition=0", "--replicas=1"}),
+            "missing --topic=T (or --plan=FILE)");
+  EXPECT_EQ(Error({"partitions", "reassign", "--topic=t", "--replicas=1"}),
+            "missing --partition=P");
+  EXPECT_EQ(Error({"partitions", "reassign", "--topic=t", "--partition=0"}),
+            "missing --replicas=B1,B2,...: the brokers to move to");
+  EXPECT_EQ(Error({"partitions", "reassign", "--topic=t", "--partition=0", "--replicas=1,x"}),
+            "invalid --replicas '1,x': expected comma-separated broker ids such as 1,2,4");
+  EXPECT_EQ(Error({"partitions", "reassign", "--topic=t", "--partition=-1", "--replicas=1"}),
+            "invalid --partition '-1': expected a partition (0 or more)");
+  EXPECT_EQ(Error({"partitions", "reassign", "--plan=p.json", "--topic=t"}),
+            "--plan cannot be used with --topic, --partition or --replicas");
+  EXPECT_EQ(Error({"partitions", "reassign", "--plan=p.json", "--throttle-bytes=-1"}),
+            "--throttle-bytes must be 0 (none) or more (got -1)");
+  EXPECT_EQ(Error({"cluster", "balance", "--throttle-bytes=-2"}),
+            "--throttle-bytes must be 0 (none) or more (got -2)");
+  EXPECT_EQ(Error({"cluster", "decommission"}),
+            "missing BROKER for 'runnel cluster decommission' (see 'runnel cluster decommission "
+            "--help')");
+  EXPECT_EQ(Error({"cluster", "decommission", "two"}),
+            "invalid BROKER 'two': expected a broker id (0 or more)");
+  EXPECT_EQ(Error({"partitions"}),
+            "missing subcommand for 'runnel partitions' (see 'runnel partitions --help')");
+}
+
+TEST(ReassignmentPlanTest, ReadsKafkasFormat) {
+  auto plan = ParseReassignmentPlan(
+      R"({"version": 1, "partitions": [
+           {"topic": "orders", "partition": 0, "replicas": [4, 2, 3], "log_dirs": ["any"]},
+           {"topic": "clicks", "partition": 5, "replicas": [1]}]})");
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_EQ(plan->size(), 2u);
+  EXPECT_EQ((*plan)[0].topic(), "orders");
+  EXPECT_EQ((*plan)[0].partition(), 0);
+  EXPECT_EQ(std::vector<int32_t>((*plan)[0].target_replicas().begin(),
+                                 (*plan)[0].target_replicas().end()),
+            (std::vector<int32_t>{4, 2, 3}));
+  EXPECT_EQ((*plan)[1].topic(), "clicks");
+  EXPECT_EQ((*plan)[1].partition(), 5);
+}
+
+TEST(ReassignmentPlanTest, NamesTheProblem) {
+  auto error = [](const std::string& json) {
+    auto plan = ParseReassignmentPlan(json);
+    if (plan.ok()) return std::string("<parsed>");
+    EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
+    std::string message(plan.status().message());
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    return message;
+  };
+  EXPECT_EQ(error("[1,2]").rfind("invalid plan: not a JSON object", 0), 0u);
+  EXPECT_EQ(error(R"({"version": 1})"), R"(invalid plan: expected {"partitions": [...]})");
+  EXPECT_EQ(error(R"({"partitions": []})"), "invalid plan: no partitions");
+  EXPECT_EQ(error(R"({"partitions": [{"partition": 0, "replicas": [1]}]})"),
+            R"(invalid plan: entry 1: expected "topic": a string)");
+  EXPECT_EQ(error(R"({"partitions": [{"topic": "t", "partition": 0.5, "replicas": [1]}]})"),
+            R"(invalid plan: entry 1: expected "partition": a partition index (0 or more))");
+  EXPECT_EQ(error(R"({"partitions": [{"topic": "t", "partition": 0, "replicas": [1]},
+                                     {"topic": "t", "partition": 1, "replicas": ["a"]}]})"),
+            R"(invalid plan: entry 2: expected "replicas": a list of broker ids)");
+}
+
 }  // namespace
 }  // namespace runnel::client::cli

@@ -187,6 +187,45 @@ std::string FormatOffsetsReset(const std::string& group,
                       "': ", absl::StrJoin(parts, ", "), "\n");
 }
 
+namespace {
+
+// "1,2,3", or "none" for an empty list.
+std::string Brokers(const google::protobuf::RepeatedField<int32_t>& ids) {
+  return ids.empty() ? "none" : absl::StrJoin(ids, ",");
+}
+
+}  // namespace
+
+std::string FormatReassignments(
+    const google::protobuf::RepeatedPtrField<v1::ReassignmentStatus>& reassignments) {
+  std::string out;
+  for (const v1::ReassignmentStatus& r : reassignments) {
+    const char* state = !r.adding_replicas().empty()     ? "copying"
+                        : !r.removing_replicas().empty() ? "removing"
+                                                         : "done";
+    absl::StrAppend(
+        &out, "Partition: ", r.topic(), "-", r.partition(), "\tReplicas: ", Brokers(r.replicas()),
+        "\tTarget: ", Brokers(r.target_replicas()), "\tAdding: ", Brokers(r.adding_replicas()),
+        "\tRemoving: ", Brokers(r.removing_replicas()), "\tState: ", state, "\n");
+  }
+  return out;
+}
+
+std::string FormatBalancePlan(const v1::BalanceClusterResponse& plan, bool dry_run) {
+  if (plan.moves().empty()) return "nothing to move: the cluster is balanced\n";
+  std::string out;
+  int copies = 0;
+  for (const v1::PlannedMove& m : plan.moves()) {
+    copies += m.added_replicas_size();
+    absl::StrAppend(&out, "Partition: ", m.topic(), "-", m.partition(),
+                    "\tFrom: ", Brokers(m.from_replicas()), "\tTo: ", Brokers(m.to_replicas()),
+                    "\tCopies: ", Brokers(m.added_replicas()), "\n");
+  }
+  absl::StrAppend(&out, "planned ", plan.moves_size(), " move(s) copying ", copies,
+                  " replica(s): ", dry_run ? "dry run, nothing started" : "started", "\n");
+  return out;
+}
+
 std::string FormatCluster(const v1::DescribeClusterResponse& cluster) {
   std::string out = absl::StrCat("ClusterId: ", cluster.cluster_id(), "\n");
   for (const v1::BrokerSummary& s : cluster.brokers()) {

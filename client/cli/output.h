@@ -66,6 +66,20 @@ std::string FormatOffsetsReset(const std::string& group,
 // `cluster info`: the cluster id line, then a line per broker.
 std::string FormatCluster(const runnel::v1::DescribeClusterResponse& cluster);
 
+// `partitions reassign` and `partitions reassignments`: a line per partition,
+// "Partition: t-0<TAB>Replicas: 4,2,3,1<TAB>Target: 4,2,3<TAB>Adding: 4<TAB>
+// Removing: 1<TAB>State: copying" ("none" for an empty list; State copying,
+// removing or done).
+std::string FormatReassignments(
+    const google::protobuf::RepeatedPtrField<runnel::v1::ReassignmentStatus>& reassignments);
+
+// `cluster balance` and `cluster decommission`: a line per move,
+// "Partition: t-0<TAB>From: 1,2<TAB>To: 4,2<TAB>Copies: 4" ("none" when it
+// only reorders), then "planned N move(s) copying M replica(s): started"
+// ("dry run, nothing started" with `dry_run`), or "nothing to move: the
+// cluster is balanced".
+std::string FormatBalancePlan(const runnel::v1::BalanceClusterResponse& plan, bool dry_run);
+
 }  // namespace runnel::client::cli
 
 #endif  // RUNNEL_CLIENT_CLI_OUTPUT_H_

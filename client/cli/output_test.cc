@@ -207,5 +207,50 @@ TEST(FormatClusterTest, OneLinePerBroker) {
             "MillisSinceHeartbeat: 0\tPartitionsLed: 0\tPartitionsFollowed: 0\n");
 }
 
+TEST(OutputTest, Reassignments) {
+  v1::ListReassignmentsResponse list;
+  v1::ReassignmentStatus* copying = list.add_reassignments();
+  copying->set_topic("orders");
+  copying->set_partition(0);
+  for (int32_t b : {4, 2, 3, 1}) copying->add_replicas(b);
+  for (int32_t b : {4, 2, 3}) copying->add_target_replicas(b);
+  copying->add_adding_replicas(4);
+  copying->add_removing_replicas(1);
+  v1::ReassignmentStatus* done = list.add_reassignments();
+  done->set_topic("orders");
+  done->set_partition(1);
+  for (int32_t b : {2, 1}) done->add_replicas(b);
+  for (int32_t b : {2, 1}) done->add_target_replicas(b);
+  EXPECT_EQ(FormatReassignments(list.reassignments()),
+            "Partition: orders-0\tReplicas: 4,2,3,1\tTarget: 4,2,3\tAdding: 4\tRemoving: 1\t"
+            "State: copying\n"
+            "Partition: orders-1\tReplicas: 2,1\tTarget: 2,1\tAdding: none\tRemoving: none\t"
+            "State: done\n");
+  EXPECT_EQ(FormatReassignments(v1::ListReassignmentsResponse().reassignments()), "");
+}
+
+TEST(OutputTest, BalancePlan) {
+  v1::BalanceClusterResponse plan;
+  EXPECT_EQ(FormatBalancePlan(plan, false), "nothing to move: the cluster is balanced\n");
+  v1::PlannedMove* copy = plan.add_moves();
+  copy->set_topic("t");
+  copy->set_partition(0);
+  for (int32_t b : {1, 2}) copy->add_from_replicas(b);
+  for (int32_t b : {4, 2}) copy->add_to_replicas(b);
+  copy->add_added_replicas(4);
+  v1::PlannedMove* reorder = plan.add_moves();
+  reorder->set_topic("t");
+  reorder->set_partition(3);
+  for (int32_t b : {1, 3}) reorder->add_from_replicas(b);
+  for (int32_t b : {3, 1}) reorder->add_to_replicas(b);
+  const std::string moves =
+      "Partition: t-0\tFrom: 1,2\tTo: 4,2\tCopies: 4\n"
+      "Partition: t-3\tFrom: 1,3\tTo: 3,1\tCopies: none\n";
+  EXPECT_EQ(FormatBalancePlan(plan, true),
+            moves + "planned 2 move(s) copying 1 replica(s): dry run, nothing started\n");
+  EXPECT_EQ(FormatBalancePlan(plan, false),
+            moves + "planned 2 move(s) copying 1 replica(s): started\n");
+}
+
 }  // namespace
 }  // namespace runnel::client::cli

@@ -1,11 +1,13 @@
 #include "client/cli/run.h"
 
 #include <algorithm>
+#include <fstream>
 #include <istream>
 #include <map>
 #include <memory>
 #include <ostream>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -146,6 +148,25 @@ int RunGroupReset(const Command& c, Admin& admin, std::ostream& out, std::ostrea
   return 0;
 }
 
+// partitions reassign: the partitions to move, from the flags or the plan
+// file.
+absl::StatusOr<std::vector<v1::PartitionReassignment>> ReassignmentsOf(const Command& c) {
+  if (c.plan_file.empty()) {
+    v1::PartitionReassignment r;
+    r.set_topic(c.topic);
+    r.set_partition(c.partition.value_or(0));
+    r.mutable_target_replicas()->Add(c.replicas.begin(), c.replicas.end());
+    return std::vector<v1::PartitionReassignment>{r};
+  }
+  std::ifstream file(c.plan_file);
+  if (!file.is_open()) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot read --plan file '", c.plan_file, "'"));
+  }
+  std::stringstream text;
+  text << file.rdbuf();
+  return ParseReassignmentPlan(text.str());
+}
+
 int RunAdmin(const Command& c, const ClientOptions& options, std::ostream& out,
              std::ostream& err) {
   Admin admin(options);
@@ -208,6 +229,29 @@ int RunAdmin(const Command& c, const ClientOptions& options, std::ostream& out,
       auto cluster = admin.DescribeCluster();
       if (!cluster.ok()) return Fail(err, cluster.status());
       out << FormatCluster(*cluster);
+      break;
+    }
+    case CommandKind::kPartitionsReassign: {
+      auto reassignments = ReassignmentsOf(c);
+      if (!reassignments.ok()) return Fail(err, reassignments.status());
+      auto started = admin.ReassignPartitions(*reassignments, c.throttle_bytes);
+      if (!started.ok()) return Fail(err, started.status());
+      out << FormatReassignments(started->reassignments());
+      break;
+    }
+    case CommandKind::kPartitionsReassignments: {
+      auto moving = admin.ListReassignments();
+      if (!moving.ok()) return Fail(err, moving.status());
+      out << FormatReassignments(moving->reassignments());
+      break;
+    }
+    case CommandKind::kClusterBalance:
+    case CommandKind::kClusterDecommission: {
+      std::vector<int32_t> drain;
+      if (c.kind == CommandKind::kClusterDecommission) drain.push_back(c.broker);
+      auto plan = admin.BalanceCluster(c.dry_run, drain, c.throttle_bytes);
+      if (!plan.ok()) return Fail(err, plan.status());
+      out << FormatBalancePlan(*plan, c.dry_run);
       break;
     }
     default:

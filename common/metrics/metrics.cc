@@ -100,6 +100,12 @@ void SampleWriter::Sample(const std::string& name, const std::vector<std::string
   absl::StrAppend(&out_, name, Labels(label_names, label_values), " ", FormatValue(value), "\n");
 }
 
+void SampleWriter::Single(const std::string& name, const std::string& help, const std::string& type,
+                          double value) {
+  Begin(name, help, type);
+  Sample(name, {}, {}, value);
+}
+
 Family<Counter>* Registry::AddCounter(const std::string& name, const std::string& help,
                                       std::vector<std::string> label_names) {
   absl::MutexLock lock(&mu_);

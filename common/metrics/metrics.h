@@ -114,6 +114,9 @@ class SampleWriter {
   // One sample of the metric begun last, with label names and values.
   void Sample(const std::string& name, const std::vector<std::string>& label_names,
               const std::vector<std::string>& label_values, double value);
+  // A whole metric with one sample and no labels: Begin, then Sample.
+  void Single(const std::string& name, const std::string& help, const std::string& type,
+              double value);
   std::string& out() { return out_; }
 
  private:

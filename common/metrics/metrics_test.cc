@@ -57,10 +57,13 @@ TEST(MetricsTest, CollectorsRunAtRender) {
     ++calls;
     w.Begin("runnel_partition_log_end_offset", "Next offset.", "gauge");
     w.Sample("runnel_partition_log_end_offset", {"topic", "partition"}, {"t", "0"}, 42);
+    w.Single("runnel_broker_partitions", "Partitions.", "gauge", 3);
   });
   EXPECT_THAT(r.Render(),
               HasSubstr("runnel_partition_log_end_offset{topic=\"t\",partition=\"0\"} 42\n"));
-  r.Render();
+  EXPECT_THAT(r.Render(), HasSubstr("# HELP runnel_broker_partitions Partitions.\n"
+                                    "# TYPE runnel_broker_partitions gauge\n"
+                                    "runnel_broker_partitions 3\n"));
   EXPECT_EQ(calls, 2);
 }
 

@@ -37,6 +37,7 @@ class CoordinatorFixture : public ::testing::Test {
     options.session_timeout = kSession;
     options.leader_balance_interval = kBalanceInterval;
     options.clock = [this] { return now_; };
+    if (configure_) configure_(&options);
     auto c = Coordinator::Open(&store_, options);
     ASSERT_TRUE(c.ok()) << c.status();
     coordinator_ = std::move(*c);
@@ -170,6 +171,9 @@ class CoordinatorFixture : public ::testing::Test {
   }
 
   absl::Time now_ = absl::FromUnixSeconds(1'700'000'000);
+  // Applied to the options of every (re)opened coordinator; set it before
+  // calling Reopen.
+  std::function<void(CoordinatorOptions*)> configure_;
   store::MemoryStore mem_;
   store::FaultInjectingStore store_{&mem_};
   std::unique_ptr<Coordinator> coordinator_;

@@ -66,9 +66,15 @@ std::optional<v1::PartitionInfo> Reconcile(const v1::PartitionInfo& partition,
   int32_t leader = partition.leader();
   const bool leader_stays = leader != kNoLeader && !gone(leader) && Contains(isr, leader);
   if (!leader_stays) {
-    leader = FirstReplica(partition, [&](int32_t b) { return live(b) && Contains(isr, b); });
+    // A broker in controlled shutdown keeps a leadership but gets no new one.
+    auto electable = [&](int32_t b) { return live(b) && members.shutting_down.count(b) == 0; };
+    leader = FirstReplica(partition, [&](int32_t b) { return electable(b) && Contains(isr, b); });
     if (leader == kNoLeader && unclean_allowed) {
-      leader = FirstReplica(partition, live);
+      // A replica still copying for a reassignment holds the least data.
+      leader = FirstReplica(partition, [&](int32_t b) {
+        return electable(b) && !Contains(partition.adding_replicas(), b);
+      });
+      if (leader == kNoLeader) leader = FirstReplica(partition, electable);
       if (leader != kNoLeader) isr = {leader};
     }
   }
@@ -77,9 +83,33 @@ std::optional<v1::PartitionInfo> Reconcile(const v1::PartitionInfo& partition,
   return Finish(partition, leader, isr, new_term);
 }
 
+std::optional<v1::PartitionInfo> ShutdownBroker(const v1::PartitionInfo& partition, int32_t broker,
+                                                const Membership& members) {
+  if (!Contains(partition.isr(), broker)) return std::nullopt;
+  std::vector<int32_t> isr;
+  for (int32_t b : partition.isr()) {
+    if (b != broker) isr.push_back(b);
+  }
+  if (partition.leader() != broker) {
+    if (isr.empty()) return std::nullopt;  // the last member keeps its seat
+    return Finish(partition, partition.leader(), isr, /*new_term=*/false);
+  }
+  const int32_t leader = FirstReplica(partition, [&](int32_t b) {
+    return b != broker && members.live.count(b) > 0 && members.shutting_down.count(b) == 0 &&
+           Contains(isr, b);
+  });
+  if (leader == kNoLeader) return std::nullopt;
+  return Finish(partition, leader, isr, /*new_term=*/true);
+}
+
 std::optional<v1::PartitionInfo> ElectPreferred(const v1::PartitionInfo& partition,
                                                 const std::set<int32_t>& live) {
   if (partition.replicas().empty()) return std::nullopt;
+  // During a reassignment replicas[0] is the target's preferred leader, which
+  // may still be copying; the leader moves when the reassignment completes.
+  if (!partition.adding_replicas().empty() || !partition.removing_replicas().empty()) {
+    return std::nullopt;
+  }
   const int32_t preferred = partition.replicas(0);
   if (partition.leader() == preferred || live.count(preferred) == 0 ||
       !Contains(partition.isr(), preferred)) {

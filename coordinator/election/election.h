@@ -17,7 +17,7 @@
 //    replica leads and the ISR becomes just that replica (records committed
 //    without it are lost).
 //  - Leadership returns to the preferred replica (the first) once it is live
-//    and in the ISR.
+//    and in the ISR, except while the partition is being reassigned.
 //  - leader_epoch goes up by one whenever the leader changes (to or from -1
 //    too, and when a restarted broker leads the same partition again);
 //    partition_epoch goes up by one whenever leader, leader_epoch or ISR
@@ -49,6 +49,10 @@ struct Membership {
   // Live brokers whose previous incarnation ended just now (they registered
   // again while still live): they are treated as having left every ISR.
   std::set<int32_t> restarted;
+  // Live brokers in controlled shutdown (ShutdownBroker): never elected
+  // leader, not even uncleanly, but they keep what they hold until
+  // ShutdownBroker moves it or they are fenced.
+  std::set<int32_t> shutting_down;
 };
 
 // The partition's state after applying the membership and election rules,
@@ -58,8 +62,19 @@ struct Membership {
 std::optional<v1::PartitionInfo> Reconcile(const v1::PartitionInfo& partition,
                                            const Membership& members, bool unclean_allowed);
 
+// Controlled shutdown of `broker` (in members.shutting_down): when it leads
+// the partition, leadership moves to the first replica, in replica order,
+// that is in the ISR, live and not shutting down (a new leader epoch), and
+// the broker leaves the ISR; with no such replica nothing changes (it keeps
+// leading: no unclean election for a broker that is still up). When it only
+// follows, it leaves the ISR unless it is the last member. nullopt when
+// nothing changes.
+std::optional<v1::PartitionInfo> ShutdownBroker(const v1::PartitionInfo& partition, int32_t broker,
+                                                const Membership& members);
+
 // The partition led by its preferred replica, when that replica is live, in
-// the ISR and not leading already; otherwise nullopt.
+// the ISR and not leading already, and no reassignment is in progress
+// (reassignment.h); otherwise nullopt.
 std::optional<v1::PartitionInfo> ElectPreferred(const v1::PartitionInfo& partition,
                                                 const std::set<int32_t>& live);
 

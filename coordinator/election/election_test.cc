@@ -5,24 +5,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "coordinator/election/test_partition.h"
 #include "gtest/gtest.h"
 
 namespace runnel::coordinator::election {
 namespace {
-
-// Partition 0 with replicas `replicas`, leader `leader`, ISR `isr`, leader
-// epoch 5 and partition epoch 10 (so bumps are visible).
-v1::PartitionInfo Partition(std::vector<int32_t> replicas, int32_t leader,
-                            std::vector<int32_t> isr) {
-  v1::PartitionInfo p;
-  p.set_partition(0);
-  p.set_leader(leader);
-  p.set_leader_epoch(5);
-  p.mutable_replicas()->Add(replicas.begin(), replicas.end());
-  p.mutable_isr()->Add(isr.begin(), isr.end());
-  p.set_partition_epoch(10);
-  return p;
-}
 
 // "leader L epoch E isr [..] pepoch P", or "unchanged".
 std::string State(const std::optional<v1::PartitionInfo>& p) {
@@ -131,6 +118,56 @@ TEST(ElectPreferredTest, MovesLeadershipBackOnlyToALiveInSyncPreferredReplica) {
   EXPECT_EQ(State(ElectPreferred(Partition({1, 2, 3}, 2, {2, 3}), {1, 2, 3})), "unchanged");
   // In the ISR as its kept last seat but fenced.
   EXPECT_EQ(State(ElectPreferred(Partition({1, 2}, -1, {1}), {2})), "unchanged");
+}
+
+Membership ShuttingDown(std::set<int32_t> live, std::set<int32_t> shutting_down) {
+  Membership m;
+  m.live = std::move(live);
+  m.shutting_down = std::move(shutting_down);
+  return m;
+}
+
+TEST(ShutdownBrokerTest, LeadershipMovesToTheNextElectableIsrMemberAndTheBrokerLeavesTheIsr) {
+  EXPECT_EQ(
+      State(ShutdownBroker(Partition({1, 2, 3}, 1, {1, 2, 3}), 1, ShuttingDown({1, 2, 3}, {1}))),
+      "leader 2 epoch 6 isr [2,3] pepoch 11");
+  // Not to a replica outside the ISR, a fenced one, or one shutting down too.
+  EXPECT_EQ(State(ShutdownBroker(Partition({1, 2, 3}, 1, {1, 3}), 1, ShuttingDown({1, 2, 3}, {1}))),
+            "leader 3 epoch 6 isr [3] pepoch 11");
+  EXPECT_EQ(State(ShutdownBroker(Partition({1, 2, 3}, 1, {1, 2, 3}), 1, ShuttingDown({1, 3}, {1}))),
+            "leader 3 epoch 6 isr [2,3] pepoch 11");
+  EXPECT_EQ(
+      State(ShutdownBroker(Partition({1, 2, 3}, 1, {1, 2, 3}), 1, ShuttingDown({1, 2, 3}, {1, 2}))),
+      "leader 3 epoch 6 isr [2,3] pepoch 11");
+}
+
+TEST(ShutdownBrokerTest, ALeaderWithoutAnElectableIsrMemberKeepsLeading) {
+  // Unclean election is never used to let a broker that is still up go.
+  EXPECT_EQ(State(ShutdownBroker(Partition({1, 2, 3}, 1, {1}), 1, ShuttingDown({1, 2, 3}, {1}))),
+            "unchanged");
+  EXPECT_EQ(State(ShutdownBroker(Partition({1, 2}, 1, {1, 2}), 1, ShuttingDown({1, 2}, {1, 2}))),
+            "unchanged");
+}
+
+TEST(ShutdownBrokerTest, AFollowerLeavesTheIsrUnlessItIsTheLastMember) {
+  EXPECT_EQ(
+      State(ShutdownBroker(Partition({1, 2, 3}, 1, {1, 2, 3}), 3, ShuttingDown({1, 2, 3}, {3}))),
+      "leader 1 epoch 5 isr [1,2] pepoch 11");
+  EXPECT_EQ(State(ShutdownBroker(Partition({1, 2}, -1, {2}), 2, ShuttingDown({2}, {2}))),
+            "unchanged");
+  EXPECT_EQ(State(ShutdownBroker(Partition({1, 2, 3}, 1, {1, 2}), 3, ShuttingDown({1, 2, 3}, {3}))),
+            "unchanged");
+}
+
+TEST(ReconcileTest, NeverElectsABrokerInControlledShutdown) {
+  // Broker 1 is fenced; 2 is shutting down: 3 leads.
+  EXPECT_EQ(State(Reconcile(Partition({1, 2, 3}, 1, {1, 2, 3}), ShuttingDown({2, 3}, {2}), false)),
+            "leader 3 epoch 6 isr [2,3] pepoch 11");
+  // Not even uncleanly; but a leader shutting down keeps its leadership.
+  EXPECT_EQ(State(Reconcile(Partition({1, 2}, 1, {1}), ShuttingDown({2}, {2}), true)),
+            "leader -1 epoch 6 isr [1] pepoch 11");
+  EXPECT_EQ(State(Reconcile(Partition({1, 2}, 2, {1, 2}), ShuttingDown({1, 2}, {2}), false)),
+            "unchanged");
 }
 
 class AlterIsrTest : public ::testing::Test {

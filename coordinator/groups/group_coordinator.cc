@@ -331,6 +331,7 @@ absl::Status GroupCoordinator::DeleteGroup(const v1::DeleteGroupRequest& request
     return GroupNotFoundError(request.group_id());
   }
   if (absl::Status s = offsets_->DeleteGroup(request.group_id()); !s.ok()) return s;
+  if (group != nullptr) retired_generations_ += group->generation();
   groups_.erase(request.group_id());
   RLOG(INFO) << "group deleted" << Kv("group", request.group_id());
   return absl::OkStatus();
@@ -382,8 +383,33 @@ bool GroupCoordinator::ForgetIfUnusedLocked(const std::string& group_id) {
   if (it == groups_.end() || !it->second.empty() || offsets_->Find(group_id) != nullptr) {
     return false;
   }
+  retired_generations_ += it->second.generation();
   groups_.erase(it);
   return true;
+}
+
+GroupsStats GroupCoordinator::Stats() {
+  absl::MutexLock lock(&mu_);
+  GroupsStats stats;
+  stats.rebalances = retired_generations_;
+  std::map<std::string, GroupStats> by_id;
+  for (const auto& [id, group] : groups_) {
+    GroupStats& g = by_id[id];
+    g.state = group.state();
+    g.members = static_cast<int32_t>(group.members().size());
+    g.generation = group.generation();
+    stats.rebalances += group.generation();
+  }
+  // Groups with offsets but no members since a restart are not in groups_.
+  for (const std::string& id : offsets_->Groups()) {
+    GroupStats& g = by_id[id];
+    for (const auto& [tp, offset] : *offsets_->Find(id)) g.offsets.push_back(offset);
+  }
+  for (auto& [id, g] : by_id) {
+    g.group_id = id;
+    stats.groups.push_back(std::move(g));
+  }
+  return stats;
 }
 
 void GroupCoordinator::RebalanceOnTopicChangeLocked() {

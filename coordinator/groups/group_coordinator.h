@@ -54,6 +54,24 @@ using Clock = std::function<absl::Time()>;
 inline constexpr absl::Duration kStableHeartbeatInterval = absl::Seconds(3);
 inline constexpr absl::Duration kReconcilingHeartbeatInterval = absl::Milliseconds(250);
 
+// One group as metrics see it (GroupCoordinator::Stats).
+struct GroupStats {
+  std::string group_id;
+  v1::GroupState state = v1::GROUP_STATE_EMPTY;
+  int32_t members = 0;
+  int64_t generation = 0;
+  // Committed offsets, by partition.
+  std::vector<StoredOffset> offsets;
+};
+
+struct GroupsStats {
+  // Every group with members or committed offsets, by id.
+  std::vector<GroupStats> groups;
+  // Rebalances (generation bumps) of all groups since this coordinator
+  // started: a counter.
+  int64_t rebalances = 0;
+};
+
 class GroupCoordinator {
  public:
   // Loads the committed offsets; `topics` are the cluster's topics now.
@@ -80,6 +98,9 @@ class GroupCoordinator {
   // Removes members whose session or rebalance timeout expired.
   void Tick();
 
+  // For metrics: a copy of every group's state and offsets.
+  GroupsStats Stats();
+
  private:
   GroupCoordinator(Clock clock, std::unique_ptr<OffsetStore> offsets, TopicCounts counts,
                    std::map<std::string, uint64_t> topic_ids);
@@ -105,6 +126,9 @@ class GroupCoordinator {
   std::unique_ptr<OffsetStore> offsets_ ABSL_GUARDED_BY(mu_);
   TopicCounts counts_ ABSL_GUARDED_BY(mu_);                         // partitions by topic name
   std::map<std::string, uint64_t> topic_ids_ ABSL_GUARDED_BY(mu_);  // id by topic name
+  // Sum of the generations of the groups forgotten or deleted: with the
+  // generations of the groups in groups_, the rebalances since start.
+  int64_t retired_generations_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace runnel::coordinator::groups

@@ -452,3 +452,38 @@ TEST_F(GroupCoordinatorTest, CommitToADeletedTopicIsRefused) {
 
 }  // namespace
 }  // namespace runnel::coordinator::groups
+
+namespace runnel::coordinator::groups {
+namespace {
+
+TEST_F(GroupCoordinatorTest, StatsCountMembersOffsetsAndRebalances) {
+  EXPECT_TRUE(groups_->Stats().groups.empty());
+  ASSERT_TRUE(Alter("orders", 2, 7, "offsets-only").ok());
+  const v1::GroupHeartbeatResponse a = Settle(Join().member_id());  // generation 1
+  Join();                                                           // generation 2
+  ASSERT_EQ(Commit(a.member_id(), a.generation(), "orders", a.assignment(0).partitions(0), 5)
+                .results(0)
+                .error_code(),
+            v1::ERROR_CODE_NONE);
+  GroupsStats stats = groups_->Stats();
+  ASSERT_EQ(stats.groups.size(), 2u);
+  EXPECT_EQ(stats.groups[0].group_id, "g");
+  EXPECT_EQ(stats.groups[0].members, 2);
+  EXPECT_EQ(stats.groups[0].generation, 2);
+  EXPECT_EQ(stats.groups[0].state, v1::GROUP_STATE_RECONCILING);
+  ASSERT_EQ(stats.groups[0].offsets.size(), 1u);
+  EXPECT_EQ(stats.groups[0].offsets[0].offset.offset(), 5);
+  EXPECT_EQ(stats.groups[0].offsets[0].topic_id, 1u);
+  EXPECT_EQ(stats.groups[1].group_id, "offsets-only");
+  EXPECT_EQ(stats.groups[1].members, 0);
+  EXPECT_EQ(stats.groups[1].state, v1::GROUP_STATE_EMPTY);
+  ASSERT_EQ(stats.groups[1].offsets.size(), 1u);
+  EXPECT_EQ(stats.groups[1].offsets[0].offset.partition(), 2);
+  EXPECT_EQ(stats.rebalances, 2);
+  // A deleted group's rebalances still count: the total is a counter.
+  ASSERT_TRUE(Delete("offsets-only").ok());
+  EXPECT_EQ(groups_->Stats().rebalances, 2);
+}
+
+}  // namespace
+}  // namespace runnel::coordinator::groups

@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "common/metrics/metrics.h"
 #include "coordinator/core/coordinator.h"
 #include "coordinator/server/services.h"
 
@@ -33,6 +34,9 @@ struct ServerOptions {
   // How often Coordinator::Tick runs; a broker is fenced (and its partitions
   // failed over) at most this long after its session timeout.
   absl::Duration tick_interval = absl::Milliseconds(200);
+  // When set, every RPC is timed and counted in it (common/metrics
+  // grpc_metrics.h); it must outlive the server.
+  metrics::Registry* metrics = nullptr;
 };
 
 class CoordinatorServer {

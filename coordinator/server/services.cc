@@ -43,6 +43,12 @@ grpc::Status CoordinatorService::AlterPartition(grpc::ServerContext*,
   return Reply(core_->AlterPartition(*request), response);
 }
 
+grpc::Status CoordinatorService::ControlledShutdown(grpc::ServerContext*,
+                                                    const v1::ControlledShutdownRequest* request,
+                                                    v1::ControlledShutdownResponse* response) {
+  return Reply(core_->ControlledShutdown(*request), response);
+}
+
 grpc::Status AdminService::CreateTopic(grpc::ServerContext*, const v1::CreateTopicRequest* request,
                                        v1::CreateTopicResponse* response) {
   return Reply(core_->CreateTopic(*request), response);
@@ -81,6 +87,25 @@ grpc::Status AdminService::CreatePartitions(grpc::ServerContext*,
                                             const v1::CreatePartitionsRequest* request,
                                             v1::CreatePartitionsResponse* response) {
   return Reply(core_->CreatePartitions(*request), response);
+}
+
+grpc::Status AdminService::ReassignPartitions(grpc::ServerContext*,
+                                              const v1::ReassignPartitionsRequest* request,
+                                              v1::ReassignPartitionsResponse* response) {
+  return Reply(core_->ReassignPartitions(*request), response);
+}
+
+grpc::Status AdminService::ListReassignments(grpc::ServerContext*,
+                                             const v1::ListReassignmentsRequest*,
+                                             v1::ListReassignmentsResponse* response) {
+  *response = core_->ListReassignments();
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::BalanceCluster(grpc::ServerContext*,
+                                          const v1::BalanceClusterRequest* request,
+                                          v1::BalanceClusterResponse* response) {
+  return Reply(core_->BalanceCluster(*request), response);
 }
 
 grpc::Status GroupsService::GroupHeartbeat(grpc::ServerContext* context,

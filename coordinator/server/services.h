@@ -30,6 +30,9 @@ class CoordinatorService final : public v1::Coordinator::Service {
   grpc::Status AlterPartition(grpc::ServerContext* context,
                               const v1::AlterPartitionRequest* request,
                               v1::AlterPartitionResponse* response) override;
+  grpc::Status ControlledShutdown(grpc::ServerContext* context,
+                                  const v1::ControlledShutdownRequest* request,
+                                  v1::ControlledShutdownResponse* response) override;
 
  private:
   Coordinator* core_;
@@ -56,6 +59,15 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status CreatePartitions(grpc::ServerContext* context,
                                 const v1::CreatePartitionsRequest* request,
                                 v1::CreatePartitionsResponse* response) override;
+  grpc::Status ReassignPartitions(grpc::ServerContext* context,
+                                  const v1::ReassignPartitionsRequest* request,
+                                  v1::ReassignPartitionsResponse* response) override;
+  grpc::Status ListReassignments(grpc::ServerContext* context,
+                                 const v1::ListReassignmentsRequest* request,
+                                 v1::ListReassignmentsResponse* response) override;
+  grpc::Status BalanceCluster(grpc::ServerContext* context,
+                              const v1::BalanceClusterRequest* request,
+                              v1::BalanceClusterResponse* response) override;
 
  private:
   Coordinator* core_;

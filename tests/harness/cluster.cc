@@ -27,8 +27,10 @@ std::shared_ptr<grpc::Channel> FastChannel(const std::string& address) {
 TestCluster::TestCluster(TestClusterOptions options) : options_(std::move(options)) {
   root_ = MakeTempDir("cluster");
   coordinator_port_ = FreePort();
+  if (options_.metrics) coordinator_metrics_port_ = FreePort();
   for (int i = 0; i < options_.brokers; ++i) {
     broker_ports_.push_back(FreePort());
+    broker_metrics_ports_.push_back(options_.metrics ? FreePort() : 0);
     brokers_.push_back(std::make_unique<Process>());
   }
   coordinator_ = std::make_unique<Process>();
@@ -62,6 +64,10 @@ void TestCluster::StartCoordinator() {
       absl::StrCat("--listen=", coordinator_address()),
       absl::StrCat("--data-dir=", root_, "/coordinator"),
       absl::StrCat("--session-timeout-ms=", options_.session_timeout_ms)};
+  if (options_.metrics) {
+    args.push_back(absl::StrCat("--metrics-listen=", options_.coordinator_placement.host, ":",
+                                coordinator_metrics_port_));
+  }
   WrapInNamespace(options_.coordinator_placement.netns, &path, &args);
   coordinator_->Start(path, args, "coordinator");
 }
@@ -73,6 +79,10 @@ void TestCluster::StartBroker(int i) {
       absl::StrCat("--coordinator=", coordinator_address()),
       absl::StrCat("--data-dir=", broker_data_dir(i)),
       absl::StrCat("--heartbeat-interval-ms=", options_.heartbeat_interval_ms)};
+  if (options_.metrics) {
+    args.push_back(
+        absl::StrCat("--metrics-listen=", broker_placement(i).host, ":", broker_metrics_ports_[i]));
+  }
   args.insert(args.end(), options_.extra_broker_flags.begin(), options_.extra_broker_flags.end());
   std::string path = BinaryPath("broker/server/runnel-broker");
   WrapInNamespace(broker_placement(i).netns, &path, &args);
@@ -143,6 +153,16 @@ absl::Status TestCluster::WaitForBroker(int i, absl::Duration timeout) {
                    brokers_[i]->Stderr(), "\ncoordinator stderr:\n", coordinator_->Stderr()));
 }
 
+absl::StatusOr<int> TestCluster::AddBroker() {
+  const int i = brokers();
+  broker_ports_.push_back(FreePort());
+  broker_metrics_ports_.push_back(options_.metrics ? FreePort() : 0);
+  brokers_.push_back(std::make_unique<Process>());
+  StartBroker(i);
+  if (absl::Status s = WaitForBroker(i); !s.ok()) return s;
+  return i;
+}
+
 void TestCluster::KillBroker(int i) { brokers_[i]->Kill(); }
 
 absl::Status TestCluster::RestartBroker(int i) {
@@ -157,7 +177,7 @@ absl::Status TestCluster::RestartCoordinator() {
   coordinator_->Kill();
   StartCoordinator();
   if (absl::Status s = WaitForCoordinator(); !s.ok()) return s;
-  for (int i = 0; i < options_.brokers; ++i) {
+  for (int i = 0; i < brokers(); ++i) {
     if (!brokers_[i]->running()) continue;
     if (absl::Status s = WaitForBroker(i); !s.ok()) return s;
   }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "tests/harness/process.h"
 
@@ -35,6 +36,10 @@ struct TestClusterOptions {
   int64_t session_timeout_ms = 6000;
   int64_t heartbeat_interval_ms = 200;
   std::vector<std::string> extra_broker_flags;
+  // Serve Prometheus metrics (--metrics-listen) from every process, each on
+  // a free loopback port of its own (coordinator_metrics_port() and
+  // broker_metrics_port()).
+  bool metrics = false;
 };
 
 class TestCluster {
@@ -53,6 +58,16 @@ class TestCluster {
   std::string coordinator_address() const;
   // Data directory of broker `i` (read it only while the broker is down).
   std::string broker_data_dir(int i) const;
+  // Metrics ports (TestClusterOptions::metrics); 0 when metrics are off.
+  int coordinator_metrics_port() const { return coordinator_metrics_port_; }
+  int broker_metrics_port(int i) const { return broker_metrics_ports_[i]; }
+
+  // Starts one more broker (scale-out tests): index brokers() (its id is
+  // that + 1), a free port and an empty data dir, like the first ones. Waits
+  // until it is registered; returns its index.
+  absl::StatusOr<int> AddBroker();
+  // Brokers started so far (TestClusterOptions::brokers plus those added).
+  int brokers() const { return static_cast<int>(brokers_.size()); }
 
   void KillBroker(int i);
   absl::Status RestartBroker(int i);  // same id, port and data dir
@@ -76,6 +91,8 @@ class TestCluster {
   std::string root_;
   int coordinator_port_;
   std::vector<int> broker_ports_;
+  int coordinator_metrics_port_ = 0;
+  std::vector<int> broker_metrics_ports_;
   std::unique_ptr<Process> coordinator_;
   std::vector<std::unique_ptr<Process>> brokers_;
 };
