@@ -70,6 +70,9 @@ In another shell, try:
   ./bin/runnel topic create demo --partitions=3
   printf 'hello\nworld\n' | ./bin/runnel produce demo
   ./bin/runnel consume demo --from-beginning --timeout-ms=2000
+  ./bin/runnel consume demo --group=readers --from-beginning   # run it twice: they split the partitions
+  ./bin/runnel group describe readers
+  ./bin/runnel-perf produce --topic=demo --records=1000000 --record-size=100
 
 MSG
 wait
