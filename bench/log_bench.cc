@@ -16,6 +16,7 @@
 #include "benchmark/benchmark.h"
 #include "bench/batches.h"
 #include "broker/storage/log.h"
+#include "common/temp_dir.h"
 #include "proto/batch/record_batch.h"
 
 namespace runnel::storage {
@@ -30,10 +31,7 @@ constexpr size_t kPrefillBytes = 64 << 20;
 class TempStore {
  public:
   explicit TempStore(bool sync_writes) {
-    const char* base = getenv("TEST_TMPDIR");
-    std::string pattern = absl::StrCat(base != nullptr ? base : "/tmp", "/log_bench.XXXXXX");
-    if (mkdtemp(pattern.data()) == nullptr) abort();
-    options_.data_dir = pattern;
+    options_.data_dir = MakeTempDir("log_bench");
     options_.sync_writes = sync_writes;
     Open();
   }

@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "bench/batches.h"
 #include "broker/storage/log.h"
+#include "common/temp_dir.h"
 #include "proto/batch/record_batch.h"
 
 namespace runnel::storage {
@@ -50,9 +51,7 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "usage: write_amp [GiB to append]\n");
     return 2;
   }
-  const char* base = getenv("TEST_TMPDIR");
-  std::string dir = absl::StrCat(base != nullptr ? base : "/tmp", "/write_amp.XXXXXX");
-  if (mkdtemp(dir.data()) == nullptr) abort();
+  const std::string dir = MakeTempDir("write_amp");
   StorageOptions options;
   options.data_dir = dir;
   {

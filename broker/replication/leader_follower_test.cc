@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "broker/replication/replica_manager.h"
+#include "common/temp_dir.h"
 #include "gtest/gtest.h"
 #include "proto/batch/record_batch.h"
 
@@ -23,11 +24,7 @@ using runnel::v1::ErrorCode;
 constexpr uint64_t kTopicId = 10;
 const storage::PartitionId kId{kTopicId, 0};
 
-std::string TempDir() {
-  std::string t = std::string(getenv("TEST_TMPDIR") ? getenv("TEST_TMPDIR") : "/tmp") +
-                  "/lf-XXXXXX";
-  return mkdtemp(t.data());
-}
+std::string TempDir() { return MakeTempDir("lf"); }
 
 std::string Batch(int records) {
   batch::BatchBuilder b;

@@ -8,6 +8,7 @@
 #include "broker/replication/errors.h"
 
 #include "absl/time/clock.h"
+#include "common/temp_dir.h"
 #include "gtest/gtest.h"
 #include "proto/batch/record_batch.h"
 
@@ -18,11 +19,7 @@ using runnel::v1::ErrorCode;
 
 constexpr int32_t kSelf = 1;
 
-std::string TempDir() {
-  std::string t = std::string(getenv("TEST_TMPDIR") ? getenv("TEST_TMPDIR") : "/tmp") +
-                  "/rm-XXXXXX";
-  return mkdtemp(t.data());
-}
+std::string TempDir() { return MakeTempDir("rm"); }
 
 std::string Batch(int records, int value_size = 10) {
   batch::BatchBuilder b;

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "common/temp_dir.h"
 #include "gtest/gtest.h"
 #include "proto/batch/record_batch.h"
 
@@ -21,10 +22,8 @@ bool HasGauge(const std::string& rendered, const std::string& name) {
 }
 
 TEST(BrokerMetricsTest, ExportsPartitionStateBrokerCountsAndRocksDb) {
-  std::string dir =
-      std::string(getenv("TEST_TMPDIR") ? getenv("TEST_TMPDIR") : "/tmp") + "/bm-XXXXXX";
   storage::StorageOptions so;
-  so.data_dir = mkdtemp(dir.data());
+  so.data_dir = MakeTempDir("bm");
   auto logs = storage::LogManager::Open(so);
   ASSERT_TRUE(logs.ok()) << logs.status();
   cluster::MetadataCache cache;

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/temp_dir.h"
 #include "gtest/gtest.h"
 #include "proto/batch/compression.h"
 #include "proto/batch/record_batch.h"
@@ -66,10 +67,7 @@ TopicConfig CompactPolicy(int64_t delete_retention_ms = 1000, int64_t min_lag_ms
 class LogCleanerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* base = getenv("TEST_TMPDIR");
-    std::string pattern = absl::StrCat(base != nullptr ? base : "/tmp", "/cleaner_test.XXXXXX");
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
+    dir_ = MakeTempDir("cleaner_test");
     Reopen();
     log_ = *manager_->GetOrCreate(kId);
   }

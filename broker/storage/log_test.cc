@@ -17,6 +17,7 @@
 #include "absl/time/time.h"
 #include "broker/storage/errors.h"
 #include "broker/storage/layout.h"
+#include "common/temp_dir.h"
 #include "gtest/gtest.h"
 #include "proto/batch/record_batch.h"
 #include "rocksdb/db.h"
@@ -75,10 +76,7 @@ std::vector<batch::Record> Records(const std::string& data) {
 class LogTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* base = getenv("TEST_TMPDIR");
-    std::string pattern = absl::StrCat(base != nullptr ? base : "/tmp", "/log_test.XXXXXX");
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
+    dir_ = MakeTempDir("log_test");
     Reopen();
   }
 

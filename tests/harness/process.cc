@@ -1,3 +1,4 @@
+#include "common/temp_dir.h"
 #include "tests/harness/process.h"
 
 #include <arpa/inet.h>
@@ -72,11 +73,7 @@ int FreePort() {
   return ntohs(addr.sin_port);
 }
 
-std::string MakeTempDir(const std::string& prefix) {
-  std::string templ = absl::StrCat(TempRoot(), "/", prefix, "-XXXXXX");
-  if (mkdtemp(templ.data()) == nullptr) Die("mkdtemp");
-  return templ;
-}
+std::string MakeTempDir(const std::string& prefix) { return runnel::MakeTempDir(prefix); }
 
 Process::~Process() {
   if (pid_ > 0) Kill();
