@@ -22,6 +22,7 @@
 #include "broker/server/broker_service.h"
 #include "broker/storage/log.h"
 #include "broker/storage/log_cleaner.h"
+#include "broker/storage/rocksdb_crc32c.h"
 #include "common/flags.h"
 #include "common/log.h"
 #include "common/metrics/grpc_metrics.h"
@@ -70,6 +71,10 @@ int Run(const BrokerFlags& f) {
               << logs.status().message() << "\n";
     return 1;
   }
+  // "rocksdb" here means the write-ahead log is checksummed in software (see
+  // broker/storage/rocksdb_crc32c.h): slower, still correct.
+  RLOG(INFO) << "log store open" << runnel::Kv("data_dir", data_dir)
+             << runnel::Kv("rocksdb_crc32c", runnel::storage::RocksDbCrc32cImplementation());
 
   runnel::cluster::MetadataCache metadata;
   runnel::cluster::CoordinatorLinkOptions link_options;
