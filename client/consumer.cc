@@ -561,15 +561,24 @@ absl::Status Consumer::Close() {
 // Polling
 
 absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(absl::Duration timeout) {
+  absl::StatusOr<ConsumerRecords> views = PollViews(timeout);
+  if (!views.ok()) return views.status();
+  std::vector<ConsumerRecord> records;
+  records.reserve(views->size());
+  for (const ConsumerRecordView& v : *views) records.push_back(v.ToRecord());
+  return records;
+}
+
+absl::StatusOr<ConsumerRecords> Consumer::PollViews(absl::Duration timeout) {
   if (absl::Status s = CheckUsable("Poll"); !s.ok()) return s;
   GroupMembership* membership = membership_.get();
   if (membership != nullptr) membership->PollStarted();
-  absl::StatusOr<std::vector<ConsumerRecord>> result = PollOnce(timeout);
+  absl::StatusOr<ConsumerRecords> result = PollOnce(timeout);
   if (membership != nullptr) membership->PollEnded();
   return result;
 }
 
-absl::StatusOr<std::vector<ConsumerRecord>> Consumer::PollOnce(absl::Duration timeout) {
+absl::StatusOr<ConsumerRecords> Consumer::PollOnce(absl::Duration timeout) {
   DeliverCommitCallbacks();
   if (!deferred_error_.ok()) {
     absl::Status s = deferred_error_;
@@ -580,7 +589,7 @@ absl::StatusOr<std::vector<ConsumerRecord>> Consumer::PollOnce(absl::Duration ti
     return absl::FailedPreconditionError("no partitions assigned");
   }
   const absl::Time deadline = absl::Now() + timeout;
-  std::vector<ConsumerRecord> records;
+  ConsumerRecords records;
   while (true) {
     if (membership_ != nullptr) {
       if (absl::Status s = Reconcile(); !s.ok()) return s;
@@ -733,7 +742,7 @@ absl::Status Consumer::StartFetch(absl::Duration max_wait, bool prefetch,
   return absl::OkStatus();
 }
 
-absl::Status Consumer::FetchRound(absl::Duration max_wait, std::vector<ConsumerRecord>* records,
+absl::Status Consumer::FetchRound(absl::Duration max_wait, ConsumerRecords* records,
                                   bool* back_off, bool* idle) {
   // A prefetched round (started when the previous Poll returned records, so
   // that the broker reads the next records while the caller handles these)
@@ -797,6 +806,8 @@ absl::Status Consumer::FetchRound(absl::Duration max_wait, std::vector<ConsumerR
         .IgnoreError();
   }
   absl::Status s = ProcessFetch(*fetch, cancelled, records, back_off);
+  // The records point into the answers: they keep the settled round alive.
+  records->owned_.push_back(std::shared_ptr<const PendingFetch>(std::move(fetch)));
   if (prefetch_ != nullptr) {
     // Decoding disagreed (an error, corrupt data): the prefetch asked for the
     // wrong offsets.
@@ -811,7 +822,7 @@ absl::Status Consumer::FetchRound(absl::Duration max_wait, std::vector<ConsumerR
 }
 
 absl::Status Consumer::ProcessFetch(PendingFetch& fetch, bool cancelled,
-                                    std::vector<ConsumerRecord>* records, bool* back_off) {
+                                    ConsumerRecords* records, bool* back_off) {
   for (const auto& call : fetch.calls) {
     if (!call->status.ok()) {
       if (cancelled && call->status.error_code() == grpc::StatusCode::CANCELLED) continue;
@@ -834,14 +845,16 @@ absl::Status Consumer::ProcessFetch(PendingFetch& fetch, bool cancelled,
       if (s.ok()) {
         state.failures = 0;
         state.high_watermark = r.high_watermark();
-        std::vector<runnel::batch::Record> decoded;
-        absl::Status d =
-            DecodeFetchedRecords(r.records(), options_.check_crcs, &state.position, &decoded);
-        records->reserve(records->size() + decoded.size());
-        for (runnel::batch::Record& rec : decoded) {
-          records->push_back(ConsumerRecord{tp.topic, tp.partition, rec.offset, rec.timestamp,
-                                            std::move(rec.key), std::move(rec.value),
-                                            std::move(rec.headers)});
+        // Decoded as batch views, then given the partition: records_ holds
+        // the decoded views' fields plus where they came from.
+        decoded_.clear();
+        absl::Status d = DecodeFetchedRecords(r.records(), options_.check_crcs, &state.position,
+                                              &decoded_, &records->decompressed_);
+        std::vector<ConsumerRecordView>& out = records->records_;
+        out.reserve(out.size() + decoded_.size());
+        for (runnel::batch::RecordView& rec : decoded_) {
+          out.push_back(ConsumerRecordView{r.topic(), r.partition(), rec.offset, rec.timestamp,
+                                           rec.key, rec.value, std::move(rec.headers)});
         }
         if (!d.ok()) return WithContext(d, ToString(tp));
       } else if (r.error_code() == v1::ERROR_CODE_OFFSET_OUT_OF_RANGE && membership_ != nullptr) {

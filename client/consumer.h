@@ -72,6 +72,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "client/consumer_records.h"
 #include "client/group_membership.h"
 #include "client/metadata_cache.h"
 #include "client/options.h"
@@ -206,6 +207,11 @@ class Consumer {
   // subscription, FAILED_PRECONDITION when no partition is assigned.
   absl::StatusOr<std::vector<ConsumerRecord>> Poll(absl::Duration timeout);
 
+  // Poll without copying: the same records, as views into the fetched data
+  // that the returned object owns (see consumer_records.h). Everything else
+  // (group duties, errors, positions) is as for Poll.
+  absl::StatusOr<ConsumerRecords> PollViews(absl::Duration timeout);
+
   // The offset of the next record Poll returns for an owned partition
   // (resolving auto_offset_reset first for a newly assigned partition
   // without a committed offset).
@@ -297,12 +303,13 @@ class Consumer {
   absl::StatusOr<std::vector<TopicPartition>> Owned(
       const std::vector<TopicPartition>& partitions) const;
 
-  absl::StatusOr<std::vector<ConsumerRecord>> PollOnce(absl::Duration timeout);
+  absl::StatusOr<ConsumerRecords> PollOnce(absl::Duration timeout);
   // One parallel round of Fetch calls (the prefetched one if any); appends
-  // records, returns a fatal error. Sets *back_off when a retriable failure
-  // happened, *idle when no partition could be fetched at all.
-  absl::Status FetchRound(absl::Duration max_wait, std::vector<ConsumerRecord>* records,
-                          bool* back_off, bool* idle);
+  // records (and hands them what they point into), returns a fatal error.
+  // Sets *back_off when a retriable failure happened, *idle when no
+  // partition could be fetched at all.
+  absl::Status FetchRound(absl::Duration max_wait, ConsumerRecords* records, bool* back_off,
+                          bool* idle);
   // Starts Fetch calls for every fetchable partition, from its position or
   // from its offset in `next`; *out stays null when no partition has a
   // reachable leader. A prefetch gives up quietly instead of counting failures.
@@ -310,8 +317,8 @@ class Consumer {
                           const std::map<TopicPartition, int64_t>& next,
                           std::unique_ptr<PendingFetch>* out, bool* back_off);
   // Applies a settled round's answers to the partitions.
-  absl::Status ProcessFetch(PendingFetch& fetch, bool cancelled,
-                            std::vector<ConsumerRecord>* records, bool* back_off);
+  absl::Status ProcessFetch(PendingFetch& fetch, bool cancelled, ConsumerRecords* records,
+                            bool* back_off);
   static void CancelAndWait(PendingFetch& fetch);
   void DropPrefetch();
 
@@ -323,6 +330,7 @@ class Consumer {
   std::map<TopicPartition, PartitionState> partitions_;
   absl::Status deferred_error_;  // to return from the next Poll
   std::unique_ptr<PendingFetch> prefetch_;  // the next round, already in flight
+  std::vector<runnel::batch::RecordView> decoded_;  // ProcessFetch's scratch, reused
   int backoff_round_ = 0;
   absl::Time retry_at_ = absl::InfinitePast();  // no Fetch round before this (backoff)
   bool closed_ = false;

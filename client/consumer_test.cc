@@ -333,5 +333,47 @@ TEST(ConsumerTest, RoundTripWithTheProducer) {
   EXPECT_EQ(seen.size(), 30u);
 }
 
+// PollViews reads what Poll reads, from plain and compressed batches, and
+// its views stay valid after later polls and after the consumer is gone.
+TEST(ConsumerTest, PollViewsOwnsWhatItsViewsPointInto) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 1);
+  cluster.Append("t", 0, {"a0", "a1"});
+  runnel::batch::BatchBuilder zstd(runnel::batch::Compression::kZstd);
+  zstd.Append(7000, "key", "compressed", {{"h", std::string("x")}, {"n", std::nullopt}});
+  zstd.Append(7001, std::nullopt, std::nullopt);
+  cluster.AppendBatch("t", 0, *zstd.Build());
+  std::vector<ConsumerRecords> kept;
+  {
+    Consumer consumer(Options(cluster));
+    ASSERT_TRUE(consumer.Assign({{"t", 0, StartOffset::Earliest()}}).ok());
+    size_t n = 0;
+    const absl::Time deadline = absl::Now() + absl::Seconds(5);
+    while (n < 4 && absl::Now() < deadline) {
+      absl::StatusOr<ConsumerRecords> got = consumer.PollViews(absl::Milliseconds(100));
+      ASSERT_TRUE(got.ok()) << got.status();
+      n += got->size();
+      if (!got->empty()) kept.push_back(std::move(*got));
+    }
+    ASSERT_EQ(n, 4u);
+    EXPECT_EQ(*consumer.Position({"t", 0}), 4);
+  }
+  std::vector<ConsumerRecord> records;
+  for (const ConsumerRecords& poll : kept) {
+    for (const ConsumerRecordView& v : poll) records.push_back(v.ToRecord());
+  }
+  ASSERT_EQ(records.size(), 4u);
+  for (size_t i = 0; i < records.size(); ++i) {
+    EXPECT_EQ(records[i].topic, "t");
+    EXPECT_EQ(records[i].offset, static_cast<int64_t>(i));
+  }
+  EXPECT_EQ(Values(records), (std::vector<std::string>{"a0", "a1", "compressed", "<null>"}));
+  EXPECT_EQ(records[2].key, "key");
+  EXPECT_EQ(records[2].timestamp_ms, 7000);
+  EXPECT_EQ(records[2].headers,
+            (Headers{{"h", std::string("x")}, {"n", std::nullopt}}));
+  EXPECT_FALSE(records[3].key.has_value());
+}
+
 }  // namespace
 }  // namespace runnel::client

@@ -9,7 +9,8 @@ namespace runnel::client {
 namespace batch = runnel::batch;
 
 absl::Status DecodeFetchedRecords(absl::string_view data, bool verify, int64_t* position,
-                                  std::vector<batch::Record>* out) {
+                                  std::vector<batch::RecordView>* out,
+                                  std::vector<std::unique_ptr<std::vector<batch::Record>>>* storage) {
   const std::vector<absl::string_view> batches = batch::SplitStoredBatches(data);
   // One reservation for all batches: DecodeRecords reserves only its batch's
   // count, and growing `out` batch by batch would copy it over and over.
@@ -43,11 +44,13 @@ absl::Status DecodeFetchedRecords(absl::string_view data, bool verify, int64_t* 
       // quarter of the consumer's CPU time).
       // Decoded in place: only the first batch can start before *position.
       const size_t first = out->size();
-      if (absl::Status s = batch::DecodeRecords(bytes, out); !s.ok()) return corrupt(s);
+      if (absl::Status s = batch::DecodeRecordViews(bytes, out, storage); !s.ok()) {
+        return corrupt(s);
+      }
       if (header->base_offset < *position) {
         const int64_t from = *position;
         out->erase(std::remove_if(out->begin() + static_cast<ptrdiff_t>(first), out->end(),
-                                  [from](const batch::Record& r) { return r.offset < from; }),
+                                  [from](const batch::RecordView& r) { return r.offset < from; }),
                    out->end());
       }
     }

@@ -9,6 +9,7 @@
 #define RUNNEL_CLIENT_FETCHED_RECORDS_H_
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -17,17 +18,21 @@
 
 namespace runnel::client {
 
-// Appends to `out` the records of `data` (zero or more whole batches, back to
-// back, as FetchPartitionResponse.records holds them) whose offset is at
-// least *position, and sets *position past the last batch read. Batches that
+// Appends to `out` views of the records of `data` (zero or more whole
+// batches, back to back, as FetchPartitionResponse.records holds them) whose
+// offset is at least *position, and sets *position past the last batch read.
+// The views point into `data`, or for compressed batches into new elements of
+// *storage (see batch::DecodeRecordViews). Batches that
 // end before *position are skipped without decoding; control batches
 // (transaction markers) are skipped but advance the position. A trailing
 // partial batch is ignored (the next fetch re-reads it). Decoding always
 // checks a batch's CRC and record framing; `verify` also checks the skipped
 // control batches. DATA_LOSS naming the batch's base offset if a batch is
 // corrupt; records before it are kept.
-absl::Status DecodeFetchedRecords(absl::string_view data, bool verify, int64_t* position,
-                                  std::vector<runnel::batch::Record>* out);
+absl::Status DecodeFetchedRecords(
+    absl::string_view data, bool verify, int64_t* position,
+    std::vector<runnel::batch::RecordView>* out,
+    std::vector<std::unique_ptr<std::vector<runnel::batch::Record>>>* storage);
 
 }  // namespace runnel::client
 

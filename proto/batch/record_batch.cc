@@ -79,6 +79,13 @@ class FlatSource {
     p_ += n;
     return true;
   }
+  // In place: the view points into the source's bytes.
+  bool ReadBytes(size_t n, absl::string_view* out) {
+    if (n > static_cast<size_t>(end_ - p_)) return false;
+    *out = absl::string_view(p_, n);
+    p_ += n;
+    return true;
+  }
   bool AtEnd() { return p_ == end_; }
   uint64_t position() const { return static_cast<uint64_t>(p_ - begin_); }
   absl::Status status() const { return absl::OkStatus(); }
@@ -169,10 +176,11 @@ class StreamSource {
 // Reads a varint length then that many bytes into *dst (or skips them when dst
 // is null). Null (-1) is allowed only if `nullable`; *len gets the length.
 // Fields may not run past the record's declared end, which keeps a lying
-// length from making us read or allocate beyond the record.
-template <typename Source>
+// length from making us read or allocate beyond the record. Str is
+// std::string (a copy) or absl::string_view (in place; FlatSource only).
+template <typename Source, typename Str>
 absl::Status ReadSized(Source& src, uint64_t record_end, const char* what, bool nullable,
-                       int32_t* len, std::string* dst) {
+                       int32_t* len, Str* dst) {
   if (!src.ReadVarint32(len)) return Corrupt("truncated or malformed ", what, " length");
   if (*len < 0) {
     if (*len == -1 && nullable) return absl::OkStatus();
@@ -191,9 +199,9 @@ absl::Status ReadSized(Source& src, uint64_t record_end, const char* what, bool 
 
 // Same, into an optional that ends up empty for null; *is_null (if given)
 // says whether it was null.
-template <typename Source>
+template <typename Source, typename Str>
 absl::Status ReadNullable(Source& src, uint64_t record_end, const char* what,
-                          std::optional<std::string>* dst, bool* is_null = nullptr) {
+                          std::optional<Str>* dst, bool* is_null = nullptr) {
   int32_t len = 0;
   absl::Status s =
       ReadSized(src, record_end, what, /*nullable=*/true, &len, dst ? &dst->emplace() : nullptr);
@@ -209,10 +217,11 @@ struct RecordPosition {
   bool has_key = false;
 };
 
-// Reads one record. With rec == null it checks the structure and skips key,
-// value and headers without copying them.
-template <typename Source>
-absl::Status ReadRecord(Source& src, RecordPosition* pos, Record* rec) {
+// Reads one record into a Record or a RecordView. With rec == null it checks
+// the structure and skips key, value and headers without copying them.
+template <typename Source, typename Rec>
+absl::Status ReadRecord(Source& src, RecordPosition* pos, Rec* rec) {
+  using Str = typename decltype(Rec::key)::value_type;
   int32_t length;
   if (!src.ReadVarint32(&length)) return Corrupt("truncated or malformed record length");
   if (length < 0) return Corrupt("record length ", length, " is negative");
@@ -242,8 +251,8 @@ absl::Status ReadRecord(Source& src, RecordPosition* pos, Record* rec) {
                    " bytes left in the record");
   }
   for (int32_t i = 0; i < header_count; ++i) {
-    std::string* key = nullptr;
-    std::optional<std::string>* value = nullptr;
+    Str* key = nullptr;
+    std::optional<Str>* value = nullptr;
     if (rec) {
       rec->headers.emplace_back();
       key = &rec->headers.back().first;
@@ -266,14 +275,14 @@ absl::Status ReadRecord(Source& src, RecordPosition* pos, Record* rec) {
 // max_timestamp must match the records); otherwise it appends decoded records
 // with absolute offsets and only requires deltas within the batch's offset
 // range, since Kafka's log compaction can leave gaps.
-template <typename Source>
+template <typename Source, typename Rec>
 absl::Status WalkRecords(Source& src, const BatchHeader& h, const ValidateOptions& options,
-                         std::vector<Record>* out) {
+                         std::vector<Rec>* out) {
   const bool log_append_time = (h.attributes & kAttrTimestampTypeLogAppend) != 0;
   int64_t max_timestamp = std::numeric_limits<int64_t>::min();
   int32_t previous_delta = -1;
   for (int32_t i = 0; i < h.record_count; ++i) {
-    Record* rec = nullptr;
+    Rec* rec = nullptr;
     if (out) rec = &out->emplace_back();
     RecordPosition pos;
     if (absl::Status s = ReadRecord(src, &pos, rec); !s.ok()) {
@@ -316,15 +325,20 @@ absl::Status WalkRecords(Source& src, const BatchHeader& h, const ValidateOption
   return absl::OkStatus();
 }
 
+// The count comes from the data: reserve no more than the bytes could hold.
+template <typename Rec>
+void ReserveFor(const BatchHeader& h, absl::string_view section, std::vector<Rec>* out) {
+  if (out && h.record_count > 0) {
+    out->reserve(out->size() +
+                 std::min(static_cast<size_t>(h.record_count), section.size() / kMinRecordBytes));
+  }
+}
+
 // Runs the walker over the records section, decompressing if needed.
 absl::Status WalkBatch(absl::string_view batch, const BatchHeader& h,
                        const ValidateOptions& options, std::vector<Record>* out) {
   const absl::string_view section = batch.substr(kHeaderSize);
-  if (out && h.record_count > 0) {
-    // The count comes from the data: reserve no more than the bytes could hold.
-    out->reserve(out->size() +
-                 std::min(static_cast<size_t>(h.record_count), section.size() / kMinRecordBytes));
-  }
+  ReserveFor(h, section, out);
   if (h.compression() == Compression::kNone) {
     FlatSource src(section);
     return WalkRecords(src, h, options, out);
@@ -501,6 +515,43 @@ absl::Status DecodeRecords(absl::string_view batch, std::vector<Record>* out) {
   if (h->record_count < 0) return Corrupt("record_count ", h->record_count, " is negative");
   const size_t old_size = out->size();
   absl::Status s = WalkBatch(batch, *h, ValidateOptions(), out);
+  if (!s.ok()) out->erase(out->begin() + static_cast<ptrdiff_t>(old_size), out->end());
+  return s;
+}
+
+absl::Status DecodeRecordViews(absl::string_view batch, std::vector<RecordView>* out,
+                               std::vector<std::unique_ptr<std::vector<Record>>>* storage) {
+  absl::StatusOr<BatchHeader> h = CheckFrame(batch);
+  if (!h.ok()) return h.status();
+  if (h->record_count < 0) return Corrupt("record_count ", h->record_count, " is negative");
+  const size_t old_size = out->size();
+  absl::Status s;
+  if (h->compression() == Compression::kNone) {
+    const absl::string_view section = batch.substr(kHeaderSize);
+    ReserveFor(*h, section, out);
+    FlatSource src(section);
+    s = WalkRecords(src, *h, ValidateOptions(), out);
+  } else {
+    // Decompressed bytes need an owner: decode copies into storage (its
+    // elements never move once added, so views into them stay valid).
+    auto decoded = std::make_unique<std::vector<Record>>();
+    s = WalkBatch(batch, *h, ValidateOptions(), decoded.get());
+    if (s.ok()) {
+      out->reserve(out->size() + decoded->size());
+      for (const Record& r : *decoded) {
+        RecordView& v = out->emplace_back();
+        v.offset = r.offset;
+        v.timestamp = r.timestamp;
+        if (r.key) v.key = *r.key;
+        if (r.value) v.value = *r.value;
+        for (const auto& [key, value] : r.headers) {
+          v.headers.emplace_back(key, value ? std::optional<absl::string_view>(*value)
+                                            : std::nullopt);
+        }
+      }
+      storage->push_back(std::move(decoded));
+    }
+  }
   if (!s.ok()) out->erase(out->begin() + static_cast<ptrdiff_t>(old_size), out->end());
   return s;
 }

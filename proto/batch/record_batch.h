@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -93,6 +94,16 @@ struct Record {
   std::vector<std::pair<std::string, std::optional<std::string>>> headers;
 };
 
+// A record as views into bytes someone else owns (see DecodeRecordViews):
+// for readers that want no copy and no allocation per record.
+struct RecordView {
+  int64_t offset = 0;
+  int64_t timestamp = 0;  // milliseconds since the Unix epoch
+  std::optional<absl::string_view> key;
+  std::optional<absl::string_view> value;
+  std::vector<std::pair<absl::string_view, std::optional<absl::string_view>>> headers;
+};
+
 // Reads the fixed header at the front of `data`. Checks only that enough
 // bytes are present and the magic byte; not the CRC.
 absl::StatusOr<BatchHeader> ParseHeader(absl::string_view data);
@@ -150,6 +161,14 @@ void SetPartitionLeaderEpoch(char* batch, int32_t epoch);
 // Decodes every record of one batch (decompressing if needed) and appends them
 // to `out` with absolute offsets. InvalidArgument on malformed input.
 absl::Status DecodeRecords(absl::string_view batch, std::vector<Record>* out);
+
+// DecodeRecords without copies: appends views. For an uncompressed batch they
+// point into `batch`; a compressed one is decoded into a new element of
+// *storage (elements never move) and they point there. The views are valid
+// while both `batch`'s bytes and *storage live. Same checks and errors as
+// DecodeRecords; on error nothing is appended to `out`.
+absl::Status DecodeRecordViews(absl::string_view batch, std::vector<RecordView>* out,
+                               std::vector<std::unique_ptr<std::vector<Record>>>* storage);
 
 // Builds one batch from records appended in order. Offsets are relative (the
 // broker assigns absolute ones); base_offset and leader epoch are written as 0.

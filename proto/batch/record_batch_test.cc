@@ -227,6 +227,51 @@ TEST_P(RoundTripTest, CorruptRecordsSectionWithValidCrcIsRejected) {
   EXPECT_TRUE(records.empty());
 }
 
+// The view decoder reads the same records as the copying one, from any codec,
+// and the views stay valid while the batch and the storage live.
+TEST_P(RoundTripTest, ViewsMatchDecodedRecords) {
+  const std::vector<Input> inputs = VariedInputs();
+  std::string batch = BuildFrom(GetParam(), inputs);
+  SetBaseOffset(batch.data(), 70);
+  std::vector<RecordView> views;
+  std::vector<std::unique_ptr<std::vector<Record>>> storage;
+  ASSERT_TRUE(DecodeRecordViews(batch, &views, &storage).ok());
+  // Uncompressed batches are read in place; compressed ones need storage.
+  EXPECT_EQ(storage.size(), GetParam() == Compression::kNone ? 0u : 1u);
+  std::vector<Record> copies;
+  for (const RecordView& v : views) {
+    Record r{v.offset, v.timestamp, std::nullopt, std::nullopt, {}};
+    if (v.key) r.key = std::string(*v.key);
+    if (v.value) r.value = std::string(*v.value);
+    for (const auto& [key, value] : v.headers) {
+      r.headers.emplace_back(std::string(key),
+                             value ? std::optional<std::string>(std::string(*value)) : std::nullopt);
+    }
+    copies.push_back(std::move(r));
+  }
+  ExpectRecordsMatch(copies, inputs, 70);
+  if (GetParam() == Compression::kNone) {
+    EXPECT_GE(views[0].value->data(), batch.data());
+    EXPECT_LT(views[0].value->data(), batch.data() + batch.size());
+  }
+}
+
+TEST_P(RoundTripTest, CorruptBatchGivesNoViews) {
+  std::string batch = BuildFrom(GetParam(), VariedInputs());
+  batch[kHeaderSize] ^= 0x55;
+  Reseal(&batch);
+  std::vector<RecordView> views;
+  std::vector<std::unique_ptr<std::vector<Record>>> storage;
+  EXPECT_EQ(DecodeRecordViews(batch, &views, &storage).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(views.empty());
+  batch = BuildFrom(GetParam(), VariedInputs());
+  batch[batch.size() - 1] ^= 1;  // CRC no longer matches
+  EXPECT_EQ(DecodeRecordViews(batch, &views, &storage).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(views.empty());
+}
+
 // Every single-byte corruption (with the CRC fixed up, so the record walk sees
 // it) must be handled: either rejected by both ValidateBatch and DecodeRecords,
 // or, where the byte does not matter structurally, accepted and decodable.
