@@ -845,16 +845,15 @@ absl::Status Consumer::ProcessFetch(PendingFetch& fetch, bool cancelled,
       if (s.ok()) {
         state.failures = 0;
         state.high_watermark = r.high_watermark();
-        // Decoded as batch views, then given the partition: records_ holds
-        // the decoded views' fields plus where they came from.
-        decoded_.clear();
-        absl::Status d = DecodeFetchedRecords(r.records(), options_.check_crcs, &state.position,
-                                              &decoded_, &records->decompressed_);
+        // Decoded in place, then labelled with the partition (the topic's
+        // view points into the answer, which *records keeps).
         std::vector<ConsumerRecordView>& out = records->records_;
-        out.reserve(out.size() + decoded_.size());
-        for (runnel::batch::RecordView& rec : decoded_) {
-          out.push_back(ConsumerRecordView{r.topic(), r.partition(), rec.offset, rec.timestamp,
-                                           rec.key, rec.value, std::move(rec.headers)});
+        const size_t first = out.size();
+        absl::Status d = DecodeFetchedRecords(r.records(), options_.check_crcs, &state.position,
+                                              &out, &records->decompressed_);
+        for (size_t i = first; i < out.size(); ++i) {
+          out[i].topic = r.topic();
+          out[i].partition = r.partition();
         }
         if (!d.ok()) return WithContext(d, ToString(tp));
       } else if (r.error_code() == v1::ERROR_CODE_OFFSET_OUT_OF_RANGE && membership_ != nullptr) {

@@ -330,7 +330,6 @@ class Consumer {
   std::map<TopicPartition, PartitionState> partitions_;
   absl::Status deferred_error_;  // to return from the next Poll
   std::unique_ptr<PendingFetch> prefetch_;  // the next round, already in flight
-  std::vector<runnel::batch::RecordView> decoded_;  // ProcessFetch's scratch, reused
   int backoff_round_ = 0;
   absl::Time retry_at_ = absl::InfinitePast();  // no Fetch round before this (backoff)
   bool closed_ = false;

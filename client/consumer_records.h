@@ -25,15 +25,12 @@
 
 namespace runnel::client {
 
-// ConsumerRecord's fields, as views.
-struct ConsumerRecordView {
+// ConsumerRecord's fields, as views: topic and partition here; offset,
+// timestamp_ms, key (nullopt: no key), value (nullopt: a tombstone) and
+// headers from batch::RecordView, which the batch decoder fills in place.
+struct ConsumerRecordView : runnel::batch::RecordView {
   absl::string_view topic;
   int32_t partition = 0;
-  int64_t offset = 0;
-  int64_t timestamp_ms = 0;
-  std::optional<absl::string_view> key;    // nullopt: the record has no key
-  std::optional<absl::string_view> value;  // nullopt: a tombstone
-  std::vector<std::pair<absl::string_view, std::optional<absl::string_view>>> headers;
 
   // A copy that owns its bytes.
   ConsumerRecord ToRecord() const;
@@ -60,7 +57,7 @@ class ConsumerRecords {
   // What the views point into: fetch rounds (their answers) and decompressed
   // batches. Type-erased so this header needs no gRPC types.
   std::vector<std::shared_ptr<const void>> owned_;
-  std::vector<std::unique_ptr<std::vector<runnel::batch::Record>>> decompressed_;
+  runnel::batch::DecodedStorage decompressed_;
 };
 
 }  // namespace runnel::client

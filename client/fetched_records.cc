@@ -9,8 +9,8 @@ namespace runnel::client {
 namespace batch = runnel::batch;
 
 absl::Status DecodeFetchedRecords(absl::string_view data, bool verify, int64_t* position,
-                                  std::vector<batch::RecordView>* out,
-                                  std::vector<std::unique_ptr<std::vector<batch::Record>>>* storage) {
+                                  std::vector<ConsumerRecordView>* out,
+                                  batch::DecodedStorage* storage) {
   const std::vector<absl::string_view> batches = batch::SplitStoredBatches(data);
   // One reservation for all batches: DecodeRecords reserves only its batch's
   // count, and growing `out` batch by batch would copy it over and over.
@@ -50,7 +50,7 @@ absl::Status DecodeFetchedRecords(absl::string_view data, bool verify, int64_t* 
       if (header->base_offset < *position) {
         const int64_t from = *position;
         out->erase(std::remove_if(out->begin() + static_cast<ptrdiff_t>(first), out->end(),
-                                  [from](const batch::RecordView& r) { return r.offset < from; }),
+                                  [from](const ConsumerRecordView& r) { return r.offset < from; }),
                    out->end());
       }
     }

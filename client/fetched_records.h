@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "client/consumer_records.h"
 #include "proto/batch/record_batch.h"
 
 namespace runnel::client {
@@ -29,10 +30,10 @@ namespace runnel::client {
 // checks a batch's CRC and record framing; `verify` also checks the skipped
 // control batches. DATA_LOSS naming the batch's base offset if a batch is
 // corrupt; records before it are kept.
-absl::Status DecodeFetchedRecords(
-    absl::string_view data, bool verify, int64_t* position,
-    std::vector<runnel::batch::RecordView>* out,
-    std::vector<std::unique_ptr<std::vector<runnel::batch::Record>>>* storage);
+// The views' topic and partition are left for the caller to fill in.
+absl::Status DecodeFetchedRecords(absl::string_view data, bool verify, int64_t* position,
+                                  std::vector<ConsumerRecordView>* out,
+                                  runnel::batch::DecodedStorage* storage);
 
 }  // namespace runnel::client
 

@@ -23,16 +23,16 @@ std::string StoredBatch(int64_t base, int count) {
   return bytes;
 }
 
-std::vector<int64_t> Offsets(const std::vector<batch::RecordView>& records) {
+std::vector<int64_t> Offsets(const std::vector<ConsumerRecordView>& records) {
   std::vector<int64_t> out;
-  for (const batch::RecordView& r : records) out.push_back(r.offset);
+  for (const ConsumerRecordView& r : records) out.push_back(r.offset);
   return out;
 }
 
-using Storage = std::vector<std::unique_ptr<std::vector<batch::Record>>>;
+using Storage = batch::DecodedStorage;
 
 TEST(DecodeFetchedRecordsTest, SkipsRecordsBeforeThePositionInTheFirstBatch) {
-  std::vector<batch::RecordView> out;
+  std::vector<ConsumerRecordView> out;
   Storage storage;
   int64_t position = 12;
   const std::string data = StoredBatch(10, 5);  // the views point into it
@@ -41,7 +41,7 @@ TEST(DecodeFetchedRecordsTest, SkipsRecordsBeforeThePositionInTheFirstBatch) {
   EXPECT_EQ(position, 15);
   EXPECT_EQ(out[0].key, "k12");
   EXPECT_EQ(out[0].value, "v12");
-  EXPECT_EQ(out[0].timestamp, 1002);
+  EXPECT_EQ(out[0].timestamp_ms, 1002);
   ASSERT_EQ(out[0].headers.size(), 1u);
   EXPECT_EQ(out[0].headers[0].second, "x");
 }
@@ -51,7 +51,7 @@ TEST(DecodeFetchedRecordsTest, CompressedBatchesAreDecodedIntoStorage) {
   for (int i = 0; i < 4; ++i) builder.Append(1000 + i, "k" + std::to_string(i), "v" + std::to_string(i));
   std::string data = *builder.Build();
   batch::SetBaseOffset(data.data(), 20);
-  std::vector<batch::RecordView> out;
+  std::vector<ConsumerRecordView> out;
   Storage storage;
   int64_t position = 22;
   ASSERT_TRUE(DecodeFetchedRecords(data, true, &position, &out, &storage).ok());
@@ -64,7 +64,7 @@ TEST(DecodeFetchedRecordsTest, CompressedBatchesAreDecodedIntoStorage) {
 }
 
 TEST(DecodeFetchedRecordsTest, SkipsWholeBatchesBeforeThePosition) {
-  std::vector<batch::RecordView> out;
+  std::vector<ConsumerRecordView> out;
   Storage storage;
   int64_t position = 16;
   std::string data = StoredBatch(10, 5) + StoredBatch(15, 3) + StoredBatch(18, 2);
@@ -74,7 +74,7 @@ TEST(DecodeFetchedRecordsTest, SkipsWholeBatchesBeforeThePosition) {
 }
 
 TEST(DecodeFetchedRecordsTest, ReadsEverythingFromABatchStart) {
-  std::vector<batch::RecordView> out;
+  std::vector<ConsumerRecordView> out;
   Storage storage;
   int64_t position = 0;
   ASSERT_TRUE(DecodeFetchedRecords(StoredBatch(0, 3), true, &position, &out, &storage).ok());
@@ -83,7 +83,7 @@ TEST(DecodeFetchedRecordsTest, ReadsEverythingFromABatchStart) {
 }
 
 TEST(DecodeFetchedRecordsTest, EmptyDataLeavesThePosition) {
-  std::vector<batch::RecordView> out;
+  std::vector<ConsumerRecordView> out;
   Storage storage;
   int64_t position = 7;
   ASSERT_TRUE(DecodeFetchedRecords("", true, &position, &out, &storage).ok());
@@ -92,7 +92,7 @@ TEST(DecodeFetchedRecordsTest, EmptyDataLeavesThePosition) {
 }
 
 TEST(DecodeFetchedRecordsTest, NeverMovesThePositionBackwards) {
-  std::vector<batch::RecordView> out;
+  std::vector<ConsumerRecordView> out;
   Storage storage;
   int64_t position = 100;
   ASSERT_TRUE(DecodeFetchedRecords(StoredBatch(10, 5), true, &position, &out, &storage).ok());
@@ -101,7 +101,7 @@ TEST(DecodeFetchedRecordsTest, NeverMovesThePositionBackwards) {
 }
 
 TEST(DecodeFetchedRecordsTest, IgnoresATrailingPartialBatch) {
-  std::vector<batch::RecordView> out;
+  std::vector<ConsumerRecordView> out;
   Storage storage;
   int64_t position = 0;
   std::string second = StoredBatch(3, 2);
@@ -112,7 +112,7 @@ TEST(DecodeFetchedRecordsTest, IgnoresATrailingPartialBatch) {
 }
 
 TEST(DecodeFetchedRecordsTest, CorruptBatchIsDataLossAfterKeepingEarlierRecords) {
-  std::vector<batch::RecordView> out;
+  std::vector<ConsumerRecordView> out;
   Storage storage;
   int64_t position = 0;
   std::string bad = StoredBatch(3, 2);
@@ -128,7 +128,7 @@ TEST(DecodeFetchedRecordsTest, CorruptBatchIsDataLossAfterKeepingEarlierRecords)
 TEST(DecodeFetchedRecordsTest, SkipsControlBatchesButAdvances) {
   std::string control = StoredBatch(3, 2);
   control[batch::kAttributesOffset + 1] |= batch::kAttrControl;  // low byte (big-endian)
-  std::vector<batch::RecordView> out;
+  std::vector<ConsumerRecordView> out;
   Storage storage;
   int64_t position = 0;
   // Not verifying: the flipped attribute is outside what we recompute here.

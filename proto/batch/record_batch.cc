@@ -275,9 +275,19 @@ absl::Status ReadRecord(Source& src, RecordPosition* pos, Rec* rec) {
 // max_timestamp must match the records); otherwise it appends decoded records
 // with absolute offsets and only requires deltas within the batch's offset
 // range, since Kafka's log compaction can leave gaps.
-template <typename Source, typename Rec>
+// Where decoded views go: slots handed out by the caller (DecodeRecordViews).
+struct ViewSink {
+  absl::FunctionRef<RecordView*()> append;
+  RecordView& emplace_back() { return *append(); }
+};
+
+inline void SetTimestamp(Record* rec, int64_t ms) { rec->timestamp = ms; }
+inline void SetTimestamp(RecordView* rec, int64_t ms) { rec->timestamp_ms = ms; }
+
+template <typename Source, typename Out>
 absl::Status WalkRecords(Source& src, const BatchHeader& h, const ValidateOptions& options,
-                         std::vector<Rec>* out) {
+                         Out* out) {
+  using Rec = std::remove_reference_t<decltype(out->emplace_back())>;
   const bool log_append_time = (h.attributes & kAttrTimestampTypeLogAppend) != 0;
   int64_t max_timestamp = std::numeric_limits<int64_t>::min();
   int32_t previous_delta = -1;
@@ -300,7 +310,7 @@ absl::Status WalkRecords(Source& src, const BatchHeader& h, const ValidateOption
       rec->offset = WrappingAdd(h.base_offset, pos.offset_delta);
       // With LogAppendTime the broker's time in max_timestamp replaces the
       // producer's record timestamps, as Kafka consumers do.
-      rec->timestamp = log_append_time ? h.max_timestamp : timestamp;
+      SetTimestamp(rec, log_append_time ? h.max_timestamp : timestamp);
       continue;
     }
     if (pos.offset_delta <= previous_delta) {
@@ -325,20 +335,17 @@ absl::Status WalkRecords(Source& src, const BatchHeader& h, const ValidateOption
   return absl::OkStatus();
 }
 
-// The count comes from the data: reserve no more than the bytes could hold.
-template <typename Rec>
-void ReserveFor(const BatchHeader& h, absl::string_view section, std::vector<Rec>* out) {
-  if (out && h.record_count > 0) {
-    out->reserve(out->size() +
-                 std::min(static_cast<size_t>(h.record_count), section.size() / kMinRecordBytes));
-  }
+// The count comes from the data: no more than the bytes could hold.
+size_t RecordsToReserve(const BatchHeader& h, absl::string_view section) {
+  if (h.record_count <= 0) return 0;
+  return std::min(static_cast<size_t>(h.record_count), section.size() / kMinRecordBytes);
 }
 
 // Runs the walker over the records section, decompressing if needed.
 absl::Status WalkBatch(absl::string_view batch, const BatchHeader& h,
                        const ValidateOptions& options, std::vector<Record>* out) {
   const absl::string_view section = batch.substr(kHeaderSize);
-  ReserveFor(h, section, out);
+  if (out) out->reserve(out->size() + RecordsToReserve(h, section));
   if (h.compression() == Compression::kNone) {
     FlatSource src(section);
     return WalkRecords(src, h, options, out);
@@ -519,42 +526,42 @@ absl::Status DecodeRecords(absl::string_view batch, std::vector<Record>* out) {
   return s;
 }
 
-absl::Status DecodeRecordViews(absl::string_view batch, std::vector<RecordView>* out,
-                               std::vector<std::unique_ptr<std::vector<Record>>>* storage) {
+namespace internal_views {
+
+absl::Status Decode(absl::string_view batch, absl::FunctionRef<void(size_t)> reserve,
+                    absl::FunctionRef<RecordView*()> append, DecodedStorage* storage) {
   absl::StatusOr<BatchHeader> h = CheckFrame(batch);
   if (!h.ok()) return h.status();
   if (h->record_count < 0) return Corrupt("record_count ", h->record_count, " is negative");
-  const size_t old_size = out->size();
-  absl::Status s;
+  ViewSink sink{append};
   if (h->compression() == Compression::kNone) {
     const absl::string_view section = batch.substr(kHeaderSize);
-    ReserveFor(*h, section, out);
+    reserve(RecordsToReserve(*h, section));
     FlatSource src(section);
-    s = WalkRecords(src, *h, ValidateOptions(), out);
-  } else {
-    // Decompressed bytes need an owner: decode copies into storage (its
-    // elements never move once added, so views into them stay valid).
-    auto decoded = std::make_unique<std::vector<Record>>();
-    s = WalkBatch(batch, *h, ValidateOptions(), decoded.get());
-    if (s.ok()) {
-      out->reserve(out->size() + decoded->size());
-      for (const Record& r : *decoded) {
-        RecordView& v = out->emplace_back();
-        v.offset = r.offset;
-        v.timestamp = r.timestamp;
-        if (r.key) v.key = *r.key;
-        if (r.value) v.value = *r.value;
-        for (const auto& [key, value] : r.headers) {
-          v.headers.emplace_back(key, value ? std::optional<absl::string_view>(*value)
-                                            : std::nullopt);
-        }
-      }
-      storage->push_back(std::move(decoded));
+    return WalkRecords(src, *h, ValidateOptions(), &sink);
+  }
+  // Decompressed bytes need an owner: decode copies into storage (its
+  // elements never move once added, so views into them stay valid).
+  auto decoded = std::make_unique<std::vector<Record>>();
+  absl::Status s = WalkBatch(batch, *h, ValidateOptions(), decoded.get());
+  if (!s.ok()) return s;
+  reserve(decoded->size());
+  for (const Record& r : *decoded) {
+    RecordView& v = sink.emplace_back();
+    v.offset = r.offset;
+    v.timestamp_ms = r.timestamp;
+    if (r.key) v.key = *r.key;
+    if (r.value) v.value = *r.value;
+    for (const auto& [key, value] : r.headers) {
+      v.headers.emplace_back(key,
+                             value ? std::optional<absl::string_view>(*value) : std::nullopt);
     }
   }
-  if (!s.ok()) out->erase(out->begin() + static_cast<ptrdiff_t>(old_size), out->end());
-  return s;
+  storage->push_back(std::move(decoded));
+  return absl::OkStatus();
 }
+
+}  // namespace internal_views
 
 BatchBuilder::BatchBuilder(Compression compression) : compression_(compression) {}
 

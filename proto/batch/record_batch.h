@@ -17,9 +17,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -95,10 +97,11 @@ struct Record {
 };
 
 // A record as views into bytes someone else owns (see DecodeRecordViews):
-// for readers that want no copy and no allocation per record.
+// for readers that want no copy and no allocation per record. Readers may
+// derive their own record type from it (the client adds topic and partition).
 struct RecordView {
   int64_t offset = 0;
-  int64_t timestamp = 0;  // milliseconds since the Unix epoch
+  int64_t timestamp_ms = 0;  // milliseconds since the Unix epoch
   std::optional<absl::string_view> key;
   std::optional<absl::string_view> value;
   std::vector<std::pair<absl::string_view, std::optional<absl::string_view>>> headers;
@@ -162,13 +165,33 @@ void SetPartitionLeaderEpoch(char* batch, int32_t epoch);
 // to `out` with absolute offsets. InvalidArgument on malformed input.
 absl::Status DecodeRecords(absl::string_view batch, std::vector<Record>* out);
 
-// DecodeRecords without copies: appends views. For an uncompressed batch they
-// point into `batch`; a compressed one is decoded into a new element of
-// *storage (elements never move) and they point there. The views are valid
-// while both `batch`'s bytes and *storage live. Same checks and errors as
-// DecodeRecords; on error nothing is appended to `out`.
-absl::Status DecodeRecordViews(absl::string_view batch, std::vector<RecordView>* out,
-                               std::vector<std::unique_ptr<std::vector<Record>>>* storage);
+// Owner of decompressed batches that views point into.
+using DecodedStorage = std::vector<std::unique_ptr<std::vector<Record>>>;
+
+namespace internal_views {
+// DecodeRecordViews' untyped core: `reserve(n)` announces n more records,
+// `append()` returns a fresh default-constructed view to fill.
+absl::Status Decode(absl::string_view batch, absl::FunctionRef<void(size_t)> reserve,
+                    absl::FunctionRef<RecordView*()> append, DecodedStorage* storage);
+}  // namespace internal_views
+
+// DecodeRecords without copies: appends views to `out` (of RecordView or a
+// type derived from it, whose own fields are left default). For an
+// uncompressed batch they point into `batch`; a compressed one is decoded
+// into a new element of *storage (elements never move) and they point there.
+// The views are valid while both `batch`'s bytes and *storage live. Same
+// checks and errors as DecodeRecords; on error nothing is appended to `out`.
+template <typename View>
+absl::Status DecodeRecordViews(absl::string_view batch, std::vector<View>* out,
+                               DecodedStorage* storage) {
+  static_assert(std::is_base_of_v<RecordView, View>, "View must derive from RecordView");
+  const size_t old_size = out->size();
+  absl::Status s = internal_views::Decode(
+      batch, [out](size_t n) { out->reserve(out->size() + n); },
+      [out]() -> RecordView* { return &out->emplace_back(); }, storage);
+  if (!s.ok()) out->erase(out->begin() + static_cast<std::ptrdiff_t>(old_size), out->end());
+  return s;
+}
 
 // Builds one batch from records appended in order. Offsets are relative (the
 // broker assigns absolute ones); base_offset and leader epoch are written as 0.

@@ -234,13 +234,13 @@ TEST_P(RoundTripTest, ViewsMatchDecodedRecords) {
   std::string batch = BuildFrom(GetParam(), inputs);
   SetBaseOffset(batch.data(), 70);
   std::vector<RecordView> views;
-  std::vector<std::unique_ptr<std::vector<Record>>> storage;
+  DecodedStorage storage;
   ASSERT_TRUE(DecodeRecordViews(batch, &views, &storage).ok());
   // Uncompressed batches are read in place; compressed ones need storage.
   EXPECT_EQ(storage.size(), GetParam() == Compression::kNone ? 0u : 1u);
   std::vector<Record> copies;
   for (const RecordView& v : views) {
-    Record r{v.offset, v.timestamp, std::nullopt, std::nullopt, {}};
+    Record r{v.offset, v.timestamp_ms, std::nullopt, std::nullopt, {}};
     if (v.key) r.key = std::string(*v.key);
     if (v.value) r.value = std::string(*v.value);
     for (const auto& [key, value] : v.headers) {
@@ -256,12 +256,35 @@ TEST_P(RoundTripTest, ViewsMatchDecodedRecords) {
   }
 }
 
+// A reader's own record type, derived from RecordView, is filled in place and
+// keeps its own fields; a failed decode leaves earlier elements alone.
+struct TaggedView : RecordView {
+  int tag = 7;
+};
+
+TEST_P(RoundTripTest, ViewsDecodeIntoDerivedTypes) {
+  const std::string good = BuildFrom(GetParam(), VariedInputs());
+  std::vector<TaggedView> views(1);
+  views[0].tag = 1;
+  DecodedStorage storage;
+  ASSERT_TRUE(DecodeRecordViews(good, &views, &storage).ok());
+  ASSERT_EQ(views.size(), 7u);
+  EXPECT_EQ(views[0].tag, 1);
+  EXPECT_EQ(views[1].tag, 7);
+  EXPECT_EQ(views[1].value, "value");
+  EXPECT_EQ(views[6].offset, 5);
+  std::string bad = good;
+  bad[bad.size() - 1] ^= 1;
+  EXPECT_FALSE(DecodeRecordViews(bad, &views, &storage).ok());
+  EXPECT_EQ(views.size(), 7u);
+}
+
 TEST_P(RoundTripTest, CorruptBatchGivesNoViews) {
   std::string batch = BuildFrom(GetParam(), VariedInputs());
   batch[kHeaderSize] ^= 0x55;
   Reseal(&batch);
   std::vector<RecordView> views;
-  std::vector<std::unique_ptr<std::vector<Record>>> storage;
+  DecodedStorage storage;
   EXPECT_EQ(DecodeRecordViews(batch, &views, &storage).code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(views.empty());
