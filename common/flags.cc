@@ -158,4 +158,29 @@ std::vector<std::string> ParseFlagsOrExit(FlagSet& flags, int argc, char** argv)
   return *positional;
 }
 
+absl::Status ValidateHostPort(absl::string_view flag, absl::string_view value,
+                              bool allow_port_zero) {
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, " '", value, "' is not host:port (", why, ")"));
+  };
+  const size_t colon = value.rfind(':');
+  if (colon == absl::string_view::npos) return bad("no port");
+  const absl::string_view host = value.substr(0, colon);
+  const absl::string_view port = value.substr(colon + 1);
+  if (host.empty()) return bad("no host");
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return bad("unclosed IPv6 bracket");
+  } else if (host.find(':') != absl::string_view::npos) {
+    return bad("an IPv6 address needs brackets, as in [::1]:9092");
+  }
+  int number = 0;
+  if (port.empty() || port.size() > 5 || !absl::SimpleAtoi(port, &number) || number > 65535 ||
+      port.find_first_not_of("0123456789") != absl::string_view::npos) {
+    return bad("port must be a number from 0 to 65535");
+  }
+  if (number == 0 && !allow_port_zero) return bad("port 0");
+  return absl::OkStatus();
+}
+
 }  // namespace runnel

@@ -19,7 +19,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace runnel {
 
@@ -87,6 +89,15 @@ class FlagSet {
 // exits 0; on a bad flag prints "PROGRAM: MESSAGE" to stderr and exits 2.
 // Returns the positional arguments.
 std::vector<std::string> ParseFlagsOrExit(FlagSet& flags, int argc, char** argv);
+
+// OK if `value` is "host:port": a non-empty host (a name, an IPv4 address or
+// a bracketed IPv6 literal such as [::1]) and a port from 0 to 65535 (0 when
+// `allow_port_zero`, for listen addresses: pick a free port). Otherwise
+// InvalidArgument naming the flag, e.g. "--listen 'localhost' is not
+// host:port". Lets servers refuse a bad address at startup with exit 2
+// instead of failing later when they bind or dial.
+absl::Status ValidateHostPort(absl::string_view flag, absl::string_view value,
+                              bool allow_port_zero);
 
 }  // namespace runnel
 

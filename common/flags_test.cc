@@ -1,6 +1,9 @@
 #include "common/flags.h"
 
 #include <cstdlib>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -101,6 +104,37 @@ TEST_F(FlagSetTest, LimitEnvToIgnoresOtherVariables) {
 
 TEST(FlagSetEnvName, UpperCasesAndReplacesDashes) {
   EXPECT_EQ(FlagSet::EnvName("session-timeout-ms"), "RUNNEL_SESSION_TIMEOUT_MS");
+}
+
+TEST(ValidateHostPortTest, AcceptsHostsPortsAndBracketedIpv6) {
+  for (const char* ok : {"127.0.0.1:9092", "localhost:1", "broker-1.example:65535", "[::1]:9092",
+                         "0.0.0.0:0"}) {
+    EXPECT_TRUE(ValidateHostPort("listen", ok, /*allow_port_zero=*/true).ok()) << ok;
+  }
+}
+
+TEST(ValidateHostPortTest, RefusesWithTheFlagAndTheReason) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"localhost", "no port"},
+      {":9092", "no host"},
+      {"::1:9092", "needs brackets"},
+      {"[::1:9092", "unclosed IPv6 bracket"},
+      {"host:", "port must be"},
+      {"host:65536", "port must be"},
+      {"host:-1", "port must be"},
+      {"host:9x", "port must be"},
+      {"host:+80", "port must be"},
+  };
+  for (const auto& [value, why] : cases) {
+    absl::Status s = ValidateHostPort("listen", value, true);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << value;
+    EXPECT_NE(s.message().find("--listen '" + value + "'"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find(why), std::string::npos) << s.message();
+  }
+  EXPECT_TRUE(ValidateHostPort("coordinator", "h:0", /*allow_port_zero=*/true).ok());
+  EXPECT_NE(ValidateHostPort("coordinator", "h:0", /*allow_port_zero=*/false).message().find(
+                "port 0"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -92,6 +92,16 @@ int main(int argc, char** argv) {
   if (shutdown_timeout_ms < 0) {
     UsageError("--shutdown-timeout-ms must be >= 0, got " + std::to_string(shutdown_timeout_ms));
   }
+  // Checked now, so that a typo is a usage error rather than a failed bind.
+  if (absl::Status s = runnel::ValidateHostPort("listen", listen, true); !s.ok()) {
+    UsageError(std::string(s.message()));
+  }
+  if (!metrics_listen.empty()) {
+    if (absl::Status s = runnel::ValidateHostPort("metrics-listen", metrics_listen, true);
+        !s.ok()) {
+      UsageError(std::string(s.message()));
+    }
+  }
 
   auto store = runnel::coordinator::store::RocksDBStore::Open(data_dir);
   if (!store.ok()) Fatal(store.status());

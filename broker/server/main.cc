@@ -302,6 +302,22 @@ int main(int argc, char** argv) {
     std::cerr << "runnel-broker: --replica-lag-time-max-ms must be > 0\n";
     return 2;
   }
+  // Addresses are checked now, so that a typo is a usage error (exit 2)
+  // rather than a failure to bind or dial later.
+  absl::Status address_ok = runnel::ValidateHostPort("listen", f.listen, true);
+  if (address_ok.ok()) {
+    address_ok = runnel::ValidateHostPort("coordinator", f.coordinator, false);
+  }
+  if (address_ok.ok() && !f.advertised_address.empty()) {
+    address_ok = runnel::ValidateHostPort("advertised-address", f.advertised_address, false);
+  }
+  if (address_ok.ok() && !f.metrics_listen.empty()) {
+    address_ok = runnel::ValidateHostPort("metrics-listen", f.metrics_listen, true);
+  }
+  if (!address_ok.ok()) {
+    std::cerr << "runnel-broker: " << address_ok.message() << "\n";
+    return 2;
+  }
   if (f.id < 0 || f.id > INT32_MAX) {
     std::cerr << "runnel-broker: --id must be between 0 and " << INT32_MAX << ", got " << f.id
               << "\n";
