@@ -27,7 +27,22 @@ absl::StatusOr<Response> Admin::Call(grpc::Status (Stub::*method)(grpc::ClientCo
   // unreachable bootstrap, instead of a 30 s request deadline.
   if (absl::Status s = metadata_->CheckBootstrap(); !s.ok()) return s;
   const ClientOptions& options = metadata_->options();
-  return UnaryCall(metadata_->Channel(options.bootstrap), method, request, options.request_timeout);
+  // The broker forwards admin calls to the coordinator and answers
+  // UNAVAILABLE when it cannot reach it, e.g. while its channel reconnects
+  // to a coordinator that just restarted: retried with the usual backoff for
+  // up to connect_timeout, after which the error ("coordinator unreachable
+  // from this broker") stands. Other errors, including the request deadline,
+  // are final.
+  const absl::Time give_up = absl::Now() + options.connect_timeout;
+  for (int attempt = 0;; ++attempt) {
+    absl::StatusOr<Response> response =
+        UnaryCall(metadata_->Channel(options.bootstrap), method, request, options.request_timeout);
+    if (response.ok() || response.status().code() != absl::StatusCode::kUnavailable ||
+        absl::Now() >= give_up) {
+      return response;
+    }
+    absl::SleepFor(std::min(RetryBackoff(options, attempt), give_up - absl::Now()));
+  }
 }
 
 absl::StatusOr<v1::CreateTopicResponse> Admin::CreateTopic(

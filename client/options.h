@@ -33,7 +33,9 @@ struct ClientOptions {
   std::string bootstrap = "127.0.0.1:9092";
 
   // How long to wait to reach a broker and receive its Metadata answer before
-  // reporting it unreachable. Short, so that a wrong address fails fast.
+  // reporting it unreachable. Short, so that a wrong address fails fast. Also
+  // how long Admin calls keep retrying while the broker cannot reach the
+  // coordinator (UNAVAILABLE).
   absl::Duration connect_timeout = absl::Seconds(5);
 
   // Deadline of every other RPC (Admin calls, Produce, ListOffsets). Fetch
