@@ -159,5 +159,35 @@ TEST(AdminTest, UnreachableBootstrap) {
       << s.message();
 }
 
+// A broker that cannot reach the coordinator for a moment (it just
+// restarted) answers UNAVAILABLE: retried, so the call succeeds.
+TEST(AdminTest, RetriesWhileTheBrokerCannotReachTheCoordinator) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("orders", 1);
+  Admin admin(cluster.Options());
+  cluster.SetCoordinatorUnreachable(3);
+  absl::StatusOr<v1::ListTopicsResponse> list = admin.ListTopics();
+  ASSERT_TRUE(list.ok()) << list.status();
+  ASSERT_EQ(list->names_size(), 1);
+  EXPECT_EQ(list->names(0), "orders");
+}
+
+// ... but not forever: after connect_timeout the broker's answer stands.
+TEST(AdminTest, GivesUpOnAnUnreachableCoordinatorAfterConnectTimeout) {
+  FakeCluster cluster(1);
+  ClientOptions options = cluster.Options();
+  options.connect_timeout = absl::Milliseconds(400);
+  Admin admin(options);
+  cluster.SetCoordinatorUnreachable(1000000);
+  const absl::Time start = absl::Now();
+  absl::Status s = admin.ListTopics().status();
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  EXPECT_NE(s.message().find("coordinator unreachable from this broker"), std::string::npos)
+      << s.message();
+  EXPECT_GE(took, absl::Milliseconds(400));
+  EXPECT_LT(took, absl::Seconds(5));
+}
+
 }  // namespace
 }  // namespace runnel::client

@@ -49,6 +49,7 @@ struct FakeCluster::State {
   int num_brokers = 0;
   std::vector<std::string> addresses;  // by broker id - 1; fixed before serving
   std::map<int, bool> down ABSL_GUARDED_BY(mu);
+  int coordinator_unreachable ABSL_GUARDED_BY(mu) = 0;
   std::map<std::string, Topic> topics ABSL_GUARDED_BY(mu);
   uint64_t next_topic_id ABSL_GUARDED_BY(mu) = 1;
   std::map<ErrorKey, std::deque<std::pair<v1::ErrorCode, std::string>>> errors ABSL_GUARDED_BY(mu);
@@ -135,6 +136,18 @@ struct FakeCluster::State {
   bool IsDown(int broker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     auto it = down.find(broker);
     return it != down.end() && it->second;
+  }
+
+  // What an Admin RPC meets before its work: a down broker, or a broker that
+  // cannot reach the coordinator (the next coordinator_unreachable calls).
+  grpc::Status AdminGate(int broker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (IsDown(broker)) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "fake broker is down");
+    if (coordinator_unreachable > 0) {
+      --coordinator_unreachable;
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          "coordinator unreachable from this broker: connection refused");
+    }
+    return grpc::Status::OK;
   }
 
   // New partitions are led like at creation: partition p by broker (p % brokers) + 1.
@@ -346,7 +359,7 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status CreateTopic(grpc::ServerContext*, const v1::CreateTopicRequest* request,
                            v1::CreateTopicResponse* response) override {
     absl::MutexLock lock(&state_->mu);
-    if (state_->IsDown(id_)) return kDown;
+    if (grpc::Status s = state_->AdminGate(id_); !s.ok()) return s;
     if (absl::Status s = ValidateTopicName(request->name()); !s.ok()) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(s.message()));
     }
@@ -377,7 +390,7 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status CreatePartitions(grpc::ServerContext*, const v1::CreatePartitionsRequest* request,
                                 v1::CreatePartitionsResponse* response) override {
     absl::MutexLock lock(&state_->mu);
-    if (state_->IsDown(id_)) return kDown;
+    if (grpc::Status s = state_->AdminGate(id_); !s.ok()) return s;
     auto it = state_->topics.find(request->name());
     if (it == state_->topics.end()) return NotFound(request->name());
     const int current = static_cast<int>(it->second.partitions.size());
@@ -395,7 +408,7 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status DeleteTopic(grpc::ServerContext*, const v1::DeleteTopicRequest* request,
                            v1::DeleteTopicResponse*) override {
     absl::MutexLock lock(&state_->mu);
-    if (state_->IsDown(id_)) return kDown;
+    if (grpc::Status s = state_->AdminGate(id_); !s.ok()) return s;
     if (state_->topics.erase(request->name()) == 0) return NotFound(request->name());
     return grpc::Status::OK;
   }
@@ -403,7 +416,7 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status ListTopics(grpc::ServerContext*, const v1::ListTopicsRequest*,
                           v1::ListTopicsResponse* response) override {
     absl::MutexLock lock(&state_->mu);
-    if (state_->IsDown(id_)) return kDown;
+    if (grpc::Status s = state_->AdminGate(id_); !s.ok()) return s;
     for (const auto& [name, t] : state_->topics) response->add_names(name);
     return grpc::Status::OK;
   }
@@ -411,7 +424,7 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status DescribeTopic(grpc::ServerContext*, const v1::DescribeTopicRequest* request,
                              v1::DescribeTopicResponse* response) override {
     absl::MutexLock lock(&state_->mu);
-    if (state_->IsDown(id_)) return kDown;
+    if (grpc::Status s = state_->AdminGate(id_); !s.ok()) return s;
     auto it = state_->topics.find(request->name());
     if (it == state_->topics.end()) return NotFound(request->name());
     *response->mutable_topic() = state_->Describe(it->first, it->second);
@@ -422,7 +435,7 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status AlterTopicConfig(grpc::ServerContext*, const v1::AlterTopicConfigRequest* request,
                                 v1::AlterTopicConfigResponse* response) override {
     absl::MutexLock lock(&state_->mu);
-    if (state_->IsDown(id_)) return kDown;
+    if (grpc::Status s = state_->AdminGate(id_); !s.ok()) return s;
     auto it = state_->topics.find(request->name());
     if (it == state_->topics.end()) return NotFound(request->name());
     for (const std::string& key : request->reset()) it->second.configs.erase(key);
@@ -434,7 +447,7 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status DescribeCluster(grpc::ServerContext*, const v1::DescribeClusterRequest*,
                                v1::DescribeClusterResponse* response) override {
     absl::MutexLock lock(&state_->mu);
-    if (state_->IsDown(id_)) return kDown;
+    if (grpc::Status s = state_->AdminGate(id_); !s.ok()) return s;
     response->set_cluster_id("fake-cluster");
     for (int id = 1; id <= state_->num_brokers; ++id) {
       v1::BrokerSummary* s = response->add_brokers();
@@ -554,6 +567,11 @@ void FakeCluster::SetLeader(const std::string& topic, int partition, int broker_
 void FakeCluster::SetBrokerDown(int broker_id, bool down) {
   absl::MutexLock lock(&state_->mu);
   state_->down[broker_id] = down;
+}
+
+void FakeCluster::SetCoordinatorUnreachable(int calls) {
+  absl::MutexLock lock(&state_->mu);
+  state_->coordinator_unreachable = calls;
 }
 
 void FakeCluster::InjectError(Rpc rpc, const std::string& topic, int partition,

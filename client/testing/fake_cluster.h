@@ -50,6 +50,10 @@ class FakeCluster {
   void SetLeader(const std::string& topic, int partition, int broker_id);
   // A down broker answers every RPC with gRPC UNAVAILABLE.
   void SetBrokerDown(int broker_id, bool down);
+  // The next `calls` Admin RPCs (to any broker) answer UNAVAILABLE "coordinator
+  // unreachable from this broker", as a real broker's forwarder does while
+  // its channel to the coordinator reconnects.
+  void SetCoordinatorUnreachable(int calls);
 
   enum class Rpc { kProduce, kFetch, kListOffsets };
   // The next `times` requests of `rpc` for the partition get `code`/`message`.
