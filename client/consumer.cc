@@ -805,9 +805,12 @@ absl::Status Consumer::FetchRound(absl::Duration max_wait, ConsumerRecords* reco
     StartFetch(options_.fetch_max_wait, /*prefetch=*/true, next, &prefetch_, back_off)
         .IgnoreError();
   }
+  const size_t had = records->size();
   absl::Status s = ProcessFetch(*fetch, cancelled, records, back_off);
-  // The records point into the answers: they keep the settled round alive.
-  records->owned_.push_back(std::shared_ptr<const PendingFetch>(std::move(fetch)));
+  // New records point into the answers: they keep the settled round alive.
+  if (records->size() > had) {
+    records->owned_.push_back(std::shared_ptr<const PendingFetch>(std::move(fetch)));
+  }
   if (prefetch_ != nullptr) {
     // Decoding disagreed (an error, corrupt data): the prefetch asked for the
     // wrong offsets.
