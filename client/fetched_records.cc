@@ -12,7 +12,7 @@ absl::Status DecodeFetchedRecords(absl::string_view data, bool verify, int64_t* 
                                   std::vector<ConsumerRecordView>* out,
                                   batch::DecodedStorage* storage) {
   const std::vector<absl::string_view> batches = batch::SplitStoredBatches(data);
-  // One reservation for all batches: DecodeRecords reserves only its batch's
+  // One reservation for all batches: DecodeRecordViews reserves only its batch's
   // count, and growing `out` batch by batch would copy it over and over.
   size_t expected = 0;
   for (absl::string_view bytes : batches) {

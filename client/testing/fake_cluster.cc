@@ -44,6 +44,9 @@ using ErrorKey = std::tuple<FakeCluster::Rpc, std::string, int>;
 
 }  // namespace
 
+// What every RPC to a down broker answers.
+const grpc::Status kDown(grpc::StatusCode::UNAVAILABLE, "fake broker is down");
+
 struct FakeCluster::State {
   mutable absl::Mutex mu;
   int num_brokers = 0;
@@ -141,7 +144,7 @@ struct FakeCluster::State {
   // What an Admin RPC meets before its work: a down broker, or a broker that
   // cannot reach the coordinator (the next coordinator_unreachable calls).
   grpc::Status AdminGate(int broker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    if (IsDown(broker)) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "fake broker is down");
+    if (IsDown(broker)) return kDown;
     if (coordinator_unreachable > 0) {
       --coordinator_unreachable;
       return grpc::Status(grpc::StatusCode::UNAVAILABLE,
@@ -172,7 +175,6 @@ namespace {
 using State = FakeCluster::State;
 using Rpc = FakeCluster::Rpc;
 
-const grpc::Status kDown(grpc::StatusCode::UNAVAILABLE, "fake broker is down");
 
 class BrokerService final : public v1::Broker::Service {
  public:

@@ -270,11 +270,6 @@ absl::Status ReadRecord(Source& src, RecordPosition* pos, Rec* rec) {
   return absl::OkStatus();
 }
 
-// Walks all record_count records of a batch. With out == null it validates
-// per `options` (offset deltas run 0, 1, 2, ... or at least increase, and
-// max_timestamp must match the records); otherwise it appends decoded records
-// with absolute offsets and only requires deltas within the batch's offset
-// range, since Kafka's log compaction can leave gaps.
 // Where decoded views go: slots handed out by the caller (DecodeRecordViews).
 struct ViewSink {
   absl::FunctionRef<RecordView*()> append;
@@ -284,6 +279,12 @@ struct ViewSink {
 inline void SetTimestamp(Record* rec, int64_t ms) { rec->timestamp = ms; }
 inline void SetTimestamp(RecordView* rec, int64_t ms) { rec->timestamp_ms = ms; }
 
+// Walks all record_count records of a batch. With out == null it validates
+// per `options` (offset deltas run 0, 1, 2, ... or at least increase, and
+// max_timestamp must match the records); otherwise it appends decoded records
+// (to a std::vector<Record> or a ViewSink) with absolute offsets and only
+// requires deltas within the batch's offset range, since Kafka's log
+// compaction can leave gaps.
 template <typename Source, typename Out>
 absl::Status WalkRecords(Source& src, const BatchHeader& h, const ValidateOptions& options,
                          Out* out) {
@@ -516,10 +517,23 @@ void SetPartitionLeaderEpoch(char* batch, int32_t epoch) {
   StoreBE(batch + kPartitionLeaderEpochOffset, epoch);
 }
 
-absl::Status DecodeRecords(absl::string_view batch, std::vector<Record>* out) {
+namespace {
+
+// What both decoders check before walking the records: the frame (header,
+// length, CRC, codec) and a record count that can be walked.
+absl::StatusOr<BatchHeader> CheckDecodable(absl::string_view batch) {
   absl::StatusOr<BatchHeader> h = CheckFrame(batch);
+  if (h.ok() && h->record_count < 0) {
+    return Corrupt("record_count ", h->record_count, " is negative");
+  }
+  return h;
+}
+
+}  // namespace
+
+absl::Status DecodeRecords(absl::string_view batch, std::vector<Record>* out) {
+  absl::StatusOr<BatchHeader> h = CheckDecodable(batch);
   if (!h.ok()) return h.status();
-  if (h->record_count < 0) return Corrupt("record_count ", h->record_count, " is negative");
   const size_t old_size = out->size();
   absl::Status s = WalkBatch(batch, *h, ValidateOptions(), out);
   if (!s.ok()) out->erase(out->begin() + static_cast<ptrdiff_t>(old_size), out->end());
@@ -530,9 +544,8 @@ namespace internal_views {
 
 absl::Status Decode(absl::string_view batch, absl::FunctionRef<void(size_t)> reserve,
                     absl::FunctionRef<RecordView*()> append, DecodedStorage* storage) {
-  absl::StatusOr<BatchHeader> h = CheckFrame(batch);
+  absl::StatusOr<BatchHeader> h = CheckDecodable(batch);
   if (!h.ok()) return h.status();
-  if (h->record_count < 0) return Corrupt("record_count ", h->record_count, " is negative");
   ViewSink sink{append};
   if (h->compression() == Compression::kNone) {
     const absl::string_view section = batch.substr(kHeaderSize);
@@ -553,8 +566,7 @@ absl::Status Decode(absl::string_view batch, absl::FunctionRef<void(size_t)> res
     if (r.key) v.key = *r.key;
     if (r.value) v.value = *r.value;
     for (const auto& [key, value] : r.headers) {
-      v.headers.emplace_back(key,
-                             value ? std::optional<absl::string_view>(*value) : std::nullopt);
+      v.headers.emplace_back(key, value ? std::optional<absl::string_view>(*value) : std::nullopt);
     }
   }
   storage->push_back(std::move(decoded));
