@@ -35,6 +35,7 @@ expect_usage_error $broker "--coordinator '127.0.0.1:0'" --listen=127.0.0.1:0 --
 expect_usage_error $broker "--advertised-address 'broker1'" --advertised-address=broker1
 expect_usage_error $broker "--metrics-listen '::1:9100'" --metrics-listen=::1:9100
 expect_usage_error $broker "log level" --log-level=loud
+expect_usage_error $broker "--wal-bytes must be at least" --wal-bytes=4096
 expect_usage_error $broker "--no-such-flag" --no-such-flag=1
 expect_usage_error $coordinator "--listen ':9190'" --listen=:9190
 expect_usage_error $coordinator "--metrics-listen 'x:y'" --metrics-listen=x:y

@@ -24,7 +24,6 @@
 #include "broker/server/broker_service.h"
 #include "broker/storage/log.h"
 #include "broker/storage/log_cleaner.h"
-#include "broker/storage/rocksdb_crc32c.h"
 #include "common/flags.h"
 #include "common/log.h"
 #include "common/metrics/grpc_metrics.h"
@@ -44,6 +43,7 @@ struct BrokerFlags {
   int64_t heartbeat_interval_ms;
   int64_t replica_lag_time_max_ms;
   bool sync_writes;
+  int64_t wal_bytes;
   int64_t max_grpc_message_bytes;
   int64_t log_cleaner_interval_ms;
   int64_t log_cleaner_map_bytes;
@@ -67,16 +67,16 @@ int Run(const BrokerFlags& f) {
   runnel::storage::StorageOptions storage_options;
   storage_options.data_dir = data_dir;
   storage_options.sync_writes = f.sync_writes;
+  storage_options.wal_bytes = static_cast<uint64_t>(f.wal_bytes);
   auto logs = runnel::storage::LogManager::Open(storage_options);
   if (!logs.ok()) {
     std::cerr << "runnel-broker: cannot open data dir " << data_dir << ": "
               << logs.status().message() << "\n";
     return 1;
   }
-  // "rocksdb" here means the write-ahead log is checksummed in software (see
-  // broker/storage/rocksdb_crc32c.h): slower, still correct.
+  // Non-zero after a crash: the writes the write-ahead ring gave back.
   RLOG(INFO) << "log store open" << runnel::Kv("data_dir", data_dir)
-             << runnel::Kv("rocksdb_crc32c", runnel::storage::RocksDbCrc32cImplementation());
+             << runnel::Kv("replayed_wal_records", (*logs)->replayed_wal_records());
 
   runnel::cluster::MetadataCache metadata;
   runnel::cluster::CoordinatorLinkOptions link_options;
@@ -274,6 +274,10 @@ int main(int argc, char** argv) {
   flags.Bool("sync-writes", &f.sync_writes, false,
              "fsync the write-ahead log before acknowledging a produce. Off: an acknowledged "
              "batch is in the WAL in the OS page cache, which survives a process crash.");
+  flags.Int("wal-bytes", &f.wal_bytes, int64_t{512} << 20,
+            "Size of the write-ahead log, a ring file (wal.ring) in the data dir, fixed when the "
+            "data dir is created. It holds the writes RocksDB has not flushed to table files "
+            "yet; at half full the broker asks RocksDB to flush early.");
   flags.Int("max-grpc-message-bytes", &f.max_grpc_message_bytes, 64 << 20,
             "Largest gRPC request or response the broker sends or accepts.");
   flags.Int("log-cleaner-interval-ms", &f.log_cleaner_interval_ms, 30000,
@@ -299,6 +303,11 @@ int main(int argc, char** argv) {
   if (f.log_cleaner_interval_ms < 0 || f.log_cleaner_map_bytes < 1024) {
     std::cerr << "runnel-broker: --log-cleaner-interval-ms must be >= 0 and "
                  "--log-cleaner-map-bytes >= 1024\n";
+    return 2;
+  }
+  if (f.wal_bytes < (int64_t{1} << 20)) {
+    std::cerr << "runnel-broker: --wal-bytes must be at least 1048576, got " << f.wal_bytes
+              << "\n";
     return 2;
   }
   if (f.shutdown_timeout_ms < 0) {

@@ -9,6 +9,8 @@ namespace {
 constexpr uint8_t kMetaVersion = 2;
 constexpr size_t kMetaV1Size = 1 + 8;
 constexpr size_t kMetaV2Size = kMetaV1Size + 8;
+constexpr uint8_t kWalStateVersion = 1;
+constexpr size_t kWalStateSize = 1 + 8 + 8 + 8;
 
 }  // namespace
 
@@ -111,6 +113,30 @@ absl::StatusOr<PartitionMeta> DecodeMeta(absl::string_view value) {
   meta.log_start_offset = static_cast<int64_t>(ReadBigEndian64(value.data() + 1));
   if (version >= 2) meta.size_bytes = static_cast<int64_t>(ReadBigEndian64(value.data() + 9));
   return meta;
+}
+
+std::string EncodeWalState(const WalState& state) {
+  std::string value;
+  value.push_back(static_cast<char>(kWalStateVersion));
+  AppendBigEndian64(state.ring_id, &value);
+  AppendBigEndian64(state.ordinal, &value);
+  AppendBigEndian64(state.end, &value);
+  return value;
+}
+
+absl::StatusOr<WalState> DecodeWalState(absl::string_view value) {
+  if (value.size() < kWalStateSize || static_cast<uint8_t>(value[0]) != kWalStateVersion) {
+    return absl::DataLossError(absl::StrCat("write-ahead ring state is ", value.size(),
+                                            " bytes with version ",
+                                            value.empty() ? 0 : static_cast<uint8_t>(value[0]),
+                                            ", want ", kWalStateSize, " bytes, version ",
+                                            kWalStateVersion));
+  }
+  WalState state;
+  state.ring_id = ReadBigEndian64(value.data() + 1);
+  state.ordinal = ReadBigEndian64(value.data() + 9);
+  state.end = ReadBigEndian64(value.data() + 17);
+  return state;
 }
 
 std::string EncodeEpochStart(int64_t start_offset) {

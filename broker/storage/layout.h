@@ -14,6 +14,7 @@
 //   "meta" column family: the small per-partition values
 //   'M' topic_id(8) partition(4)                 -> PartitionMeta (EncodeMeta)
 //   'E' topic_id(8) partition(4) epoch(4)        -> start offset(8) of that epoch
+//   'W'                                          -> WalState (EncodeWalState)
 //
 // The meta key is rewritten by every append. Were it beside the batches, every
 // flushed file would span from the new batches to the meta key, overlap the
@@ -40,6 +41,10 @@
 // which this replica appended, mapping epoch -> first offset written in it.
 // Replication will use them to find where a follower diverged from a leader.
 //
+// The 'W' key is the write-ahead ring's resume point (durable_writer.h): every
+// write rewrites it in the same WriteBatch, so the state RocksDB flushed says
+// which ring record follows it.
+//
 // Thread-safety: stateless functions, thread-safe.
 #ifndef RUNNEL_BROKER_STORAGE_LAYOUT_H_
 #define RUNNEL_BROKER_STORAGE_LAYOUT_H_
@@ -57,6 +62,7 @@ namespace runnel::storage::layout {
 inline constexpr char kLogTag = 'L';
 inline constexpr char kMetaTag = 'M';
 inline constexpr char kEpochTag = 'E';
+inline constexpr char kWalTag = 'W';
 
 // The column family of the 'M' and 'E' keys.
 inline constexpr char kMetaColumnFamily[] = "meta";
@@ -103,6 +109,17 @@ struct PartitionMeta {
 };
 std::string EncodeMeta(const PartitionMeta& meta);
 absl::StatusOr<PartitionMeta> DecodeMeta(absl::string_view value);
+
+// The write-ahead ring's state as of a write, under kWalStateKey in the meta
+// column family. Encoded as version(1) ring_id(8) ordinal(8) end(8).
+inline constexpr char kWalStateKey[] = {kWalTag, '\0'};
+struct WalState {
+  uint64_t ring_id = 0;  // the ring this store writes to (WalRing::id)
+  uint64_t ordinal = 0;  // ordinal of the write's ring record; 0: none yet
+  uint64_t end = 0;      // ring position just after that record
+};
+std::string EncodeWalState(const WalState& state);
+absl::StatusOr<WalState> DecodeWalState(absl::string_view value);
 
 // The value of an epoch entry: the epoch's start offset.
 std::string EncodeEpochStart(int64_t start_offset);

@@ -101,6 +101,11 @@ rocksdb::Options MakeDbOptions() {
   // rarely fill its own memtable), and the files on disk always hold matching
   // batches and metadata.
   options.atomic_flush = true;
+  // RocksDB's own write-ahead log is not used (writes go through
+  // DurableWriter's ring with WriteOptions::disableWAL), so closing the store
+  // must flush the memtables; that is RocksDB's default, stated here because
+  // the ring's replay relies only on it after a crash, not after a close.
+  options.avoid_flush_during_shutdown = false;
 
   // No compression: producers compress batches themselves (lz4/zstd inside
   // the batch, as in Kafka), which works far better on a whole batch than on
@@ -182,14 +187,15 @@ absl::Status CheckNoOldLayout(rocksdb::DB* db, const std::string& dir) {
 // ---------------------------------------------------------------------------
 // PartitionLog
 
-PartitionLog::PartitionLog(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta_cf, PartitionId id,
-                           bool sync_writes)
-    : db_(db), meta_cf_(meta_cf), id_(id), sync_writes_(sync_writes) {}
+PartitionLog::PartitionLog(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta_cf,
+                           DurableWriter* writer, PartitionId id)
+    : db_(db), meta_cf_(meta_cf), writer_(writer), id_(id) {}
 
 absl::Status PartitionLog::Write(rocksdb::WriteBatch* batch, absl::string_view what) {
-  rocksdb::WriteOptions options;
-  options.sync = sync_writes_;  // the WAL is always on; sync decides fsync
-  return FromRocksDb(db_->Write(options, batch), absl::StrCat(what, " ", DescribePartition(id_)));
+  absl::Status written = writer_->Write(batch);
+  if (written.ok()) return written;
+  return absl::Status(written.code(),
+                      absl::StrCat(what, " ", DescribePartition(id_), ": ", written.message()));
 }
 
 absl::Status PartitionLog::Recover() {
@@ -821,9 +827,12 @@ void PartitionLog::MarkDeleted() {
 // ---------------------------------------------------------------------------
 // LogManager
 
-LogManager::LogManager(std::unique_ptr<rocksdb::DB> db,
+LogManager::LogManager(std::shared_ptr<WalFlushListener> listener, std::unique_ptr<rocksdb::DB> db,
                        std::vector<rocksdb::ColumnFamilyHandle*> handles, StorageOptions options)
-    : db_(std::move(db)), handles_(std::move(handles)), options_(std::move(options)) {
+    : listener_(std::move(listener)),
+      db_(std::move(db)),
+      handles_(std::move(handles)),
+      options_(std::move(options)) {
   meta_cf_ = handles_[1];  // Open's order: default, meta
 }
 
@@ -853,6 +862,8 @@ absl::StatusOr<std::unique_ptr<LogManager>> LogManager::Open(const StorageOption
         absl::StrCat("creating log store directory ", options.data_dir, ": ", ec.message()));
   }
   rocksdb::Options db_options = MakeDbOptions();
+  auto listener = std::make_shared<WalFlushListener>();
+  db_options.listeners.push_back(listener);
   // Creates the meta column family in a new store and in an old one, which
   // CheckNoOldLayout then refuses.
   db_options.create_missing_column_families = true;
@@ -863,10 +874,21 @@ absl::StatusOr<std::unique_ptr<LogManager>> LogManager::Open(const StorageOption
   rocksdb::DB* raw_db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, options.data_dir, families, &handles, &raw_db);
   if (!s.ok()) return FromRocksDb(s, absl::StrCat("opening log store at ", options.data_dir));
-  std::unique_ptr<LogManager> manager(
-      new LogManager(std::unique_ptr<rocksdb::DB>(raw_db), std::move(handles), options));
+  std::unique_ptr<LogManager> manager(new LogManager(
+      std::move(listener), std::unique_ptr<rocksdb::DB>(raw_db), std::move(handles), options));
   absl::Status layout_ok = CheckNoOldLayout(manager->db_.get(), options.data_dir);
   if (!layout_ok.ok()) return layout_ok;
+
+  // Replays what a crash left in the write-ahead ring, before anything reads.
+  WalRingOptions ring_options;
+  ring_options.capacity_bytes = options.wal_bytes;
+  ring_options.sync = options.sync_writes;
+  absl::StatusOr<std::unique_ptr<DurableWriter>> writer =
+      DurableWriter::Open(manager->db_.get(), manager->meta_cf_, manager->listener_,
+                          (std::filesystem::path(options.data_dir) / kWalRingFileName).string(),
+                          ring_options);
+  if (!writer.ok()) return writer.status();
+  manager->writer_ = std::move(*writer);
 
   // Find every partition: all of them have a meta key, and for robustness we
   // also skip-scan the batches (one Seek per partition, not per batch).
@@ -895,7 +917,7 @@ absl::StatusOr<std::unique_ptr<LogManager>> LogManager::Open(const StorageOption
 
   for (const PartitionId& id : ids) {
     std::shared_ptr<PartitionLog> log(
-        new PartitionLog(manager->db_.get(), manager->meta_cf_, id, options.sync_writes));
+        new PartitionLog(manager->db_.get(), manager->meta_cf_, manager->writer_.get(), id));
     absl::Status recovered = log->Recover();
     if (!recovered.ok()) return recovered;
     absl::MutexLock lock(&manager->mu_);
@@ -911,8 +933,7 @@ absl::StatusOr<std::shared_ptr<PartitionLog>> LogManager::GetOrCreate(const Part
   absl::MutexLock lock(&mu_);
   auto found = logs_.find(id);
   if (found != logs_.end()) return found->second;
-  std::shared_ptr<PartitionLog> log(
-      new PartitionLog(db_.get(), meta_cf_, id, options_.sync_writes));
+  std::shared_ptr<PartitionLog> log(new PartitionLog(db_.get(), meta_cf_, writer_.get(), id));
   // The meta key makes an empty partition survive a restart.
   rocksdb::WriteBatch write_batch;
   write_batch.Put(meta_cf_, layout::MetaKey(id),

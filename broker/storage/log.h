@@ -34,6 +34,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "broker/storage/durable_writer.h"
 #include "proto/batch/record_batch.h"
 
 namespace rocksdb {
@@ -59,13 +60,23 @@ struct PartitionId {
 };
 
 struct StorageOptions {
-  // Directory of the RocksDB instance; created if missing.
+  // Directory of the RocksDB instance and of the write-ahead ring
+  // (kWalRingFileName in it); created if missing.
   std::string data_dir;
-  // fsync the WAL before an append returns. Off by default: an appended batch
-  // is in the WAL (the OS page cache) before Append returns, which survives a
-  // process crash (kill -9); replication covers machine loss, as in Kafka.
+  // fsync the write-ahead ring before an append returns. Off by default: an
+  // appended batch is in the ring (the OS page cache) before Append returns,
+  // which survives a process crash (kill -9); replication covers machine
+  // loss, as in Kafka.
   bool sync_writes = false;
+  // Size of the write-ahead ring (durable_writer.h), fixed when the store is
+  // created. It must hold every write RocksDB has not flushed yet: about two
+  // memtables' worth normally, four (256 MiB) at most before RocksDB stalls
+  // writes; at half full the store asks RocksDB to flush early.
+  uint64_t wal_bytes = uint64_t{512} << 20;
 };
+
+// The write-ahead ring's file name in StorageOptions::data_dir.
+inline constexpr char kWalRingFileName[] = "wal.ring";
 
 struct AppendResult {
   int64_t base_offset = 0;  // offset of the first record appended
@@ -210,8 +221,8 @@ class PartitionLog {
 
  private:
   friend class LogManager;
-  PartitionLog(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta_cf, PartitionId id,
-               bool sync_writes);
+  PartitionLog(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta_cf, DurableWriter* writer,
+               PartitionId id);
   absl::Status Recover();  // loads start/end offsets, size and epoch history from disk
   // ScanBatches without the deleted check or clamping to the start.
   absl::Status ScanRange(int64_t from, int64_t to,
@@ -228,15 +239,17 @@ class PartitionLog {
                                             std::vector<std::pair<int32_t, int64_t>> new_epochs,
                                             absl::string_view what, AppendResult result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
-  // Writes `batch` to RocksDB with the log's sync setting.
+  // Writes `batch` durably (DurableWriter), naming `what` and the partition
+  // in an error.
   absl::Status Write(rocksdb::WriteBatch* batch, absl::string_view what);
 
   rocksdb::DB* const db_;
   // The column family of the meta and epoch keys (layout.h); batches are in
   // the default one. Owned by the LogManager.
   rocksdb::ColumnFamilyHandle* const meta_cf_;
+  // Every write goes through it. Owned by the LogManager.
+  DurableWriter* const writer_;
   const PartitionId id_;
-  const bool sync_writes_;
   // Serialises everything that writes this partition's keys. Lock order:
   // LogManager::mu_, then write_mu_, then mu_.
   absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
@@ -285,10 +298,20 @@ class LogManager {
   // keys like "compaction.Sum.WriteGB"); empty if unknown.
   std::map<std::string, std::string> LogMapProperty(const std::string& name) const;
 
- private:
-  LogManager(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
-             StorageOptions options);
+  // How many write-ahead ring records Open replayed into RocksDB: the writes
+  // a crash had left unflushed (0 after a clean shutdown).
+  uint64_t replayed_wal_records() const { return writer_->replayed_records(); }
+  // Bytes written to the write-ahead ring and not yet flushed by RocksDB.
+  uint64_t unflushed_wal_bytes() const { return writer_->unreleased_bytes(); }
 
+ private:
+  LogManager(std::shared_ptr<WalFlushListener> listener, std::unique_ptr<rocksdb::DB> db,
+             std::vector<rocksdb::ColumnFamilyHandle*> handles, StorageOptions options);
+
+  // Declared before db_ so they outlive it: closing the DB flushes, and the
+  // flush is reported to the writer through the listener.
+  std::shared_ptr<WalFlushListener> listener_;
+  std::unique_ptr<DurableWriter> writer_;
   std::unique_ptr<rocksdb::DB> db_;
   // Handles of every column family, released before db_ closes; meta_cf_ is
   // one of them (layout::kMetaColumnFamily).
