@@ -1,9 +1,8 @@
 // runnel-broker: stores partitions and serves produce, fetch and admin calls.
 // See `runnel-broker --help` and docs/architecture.md.
-#include <malloc.h>
-
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <iostream>
@@ -306,8 +305,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (f.wal_bytes < (int64_t{1} << 20)) {
-    std::cerr << "runnel-broker: --wal-bytes must be at least 1048576, got " << f.wal_bytes
-              << "\n";
+    std::cerr << "runnel-broker: --wal-bytes must be at least 1048576, got " << f.wal_bytes << "\n";
     return 2;
   }
   if (f.shutdown_timeout_ms < 0) {

@@ -83,15 +83,18 @@ absl::StatusOr<std::unique_ptr<DurableWriter>> DurableWriter::Open(
   absl::StatusOr<std::unique_ptr<WalRing>> ring = WalRing::Open(ring_path, options);
   if (absl::IsNotFound(ring.status())) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "the write-ahead ring ", ring_path, " of this log store is missing: the writes not yet "
+        "the write-ahead ring ", ring_path,
+        " of this log store is missing: the writes not yet "
         "flushed to RocksDB's table files would be lost. Restore the file, or remove the whole "
         "data directory to start this broker empty (its partitions then re-replicate)"));
   }
   if (!ring.ok()) return ring.status();
   if ((*ring)->id() != state->ring_id) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the write-ahead ring ", ring_path, " has id ", (*ring)->id(), " but this log store "
-        "writes to ring ", state->ring_id, ": the file belongs to another store"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the write-ahead ring ", ring_path, " has id ", (*ring)->id(),
+                     " but this log store "
+                     "writes to ring ",
+                     state->ring_id, ": the file belongs to another store"));
   }
   std::unique_ptr<DurableWriter> writer(
       new DurableWriter(db, meta_cf, std::move(listener), std::move(*ring)));
@@ -99,13 +102,13 @@ absl::StatusOr<std::unique_ptr<DurableWriter>> DurableWriter::Open(
 
   // Everything after the flushed state's write, in order.
   absl::MutexLock lock(&writer->write_mu_);
-  absl::StatusOr<WalRing::ReplayResult> replayed = writer->ring_->Replay(
-      state->end, state->ordinal + 1,
-      [&writer](uint64_t, absl::string_view payload, uint64_t end)
-          ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer->write_mu_) {
-            rocksdb::WriteBatch batch{std::string(payload)};
-            return writer->Apply(&batch, end);
-          });
+  absl::StatusOr<WalRing::ReplayResult> replayed =
+      writer->ring_->Replay(state->end, state->ordinal + 1,
+                            [&writer](uint64_t, absl::string_view payload, uint64_t end)
+                                ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer->write_mu_) {
+                                  rocksdb::WriteBatch batch{std::string(payload)};
+                                  return writer->Apply(&batch, end);
+                                });
   if (!replayed.ok()) {
     return absl::Status(replayed.status().code(),
                         absl::StrCat("replaying the write-ahead ring ", ring_path, ": ",
@@ -135,8 +138,8 @@ absl::Status DurableWriter::Write(rocksdb::WriteBatch* batch) {
   absl::StatusOr<uint64_t> appended = ring_->Append(batch->Data());
   if (!appended.ok()) return appended.status();
   if (*appended != end) {
-    return absl::InternalError(absl::StrCat("write-ahead ring record ended at ", *appended,
-                                            ", expected ", end));
+    return absl::InternalError(
+        absl::StrCat("write-ahead ring record ended at ", *appended, ", expected ", end));
   }
   absl::Status applied = Apply(batch, end);
   if (!applied.ok()) {

@@ -11,8 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <string>
@@ -243,8 +243,7 @@ TEST_F(DurableWriterTest, AStoreWhoseRingIsMissingRefusesToOpen) {
   ASSERT_TRUE(std::filesystem::remove(std::filesystem::path(dir_) / kWalRingFileName));
   absl::StatusOr<std::unique_ptr<LogManager>> opened = LogManager::Open(Options());
   EXPECT_EQ(opened.status().code(), absl::StatusCode::kFailedPrecondition) << opened.status();
-  EXPECT_NE(opened.status().message().find("missing"), absl::string_view::npos)
-      << opened.status();
+  EXPECT_NE(opened.status().message().find("missing"), absl::string_view::npos) << opened.status();
 }
 
 TEST_F(DurableWriterTest, AStoreRefusesAnotherStoresRing) {

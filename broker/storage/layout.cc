@@ -126,11 +126,10 @@ std::string EncodeWalState(const WalState& state) {
 
 absl::StatusOr<WalState> DecodeWalState(absl::string_view value) {
   if (value.size() < kWalStateSize || static_cast<uint8_t>(value[0]) != kWalStateVersion) {
-    return absl::DataLossError(absl::StrCat("write-ahead ring state is ", value.size(),
-                                            " bytes with version ",
-                                            value.empty() ? 0 : static_cast<uint8_t>(value[0]),
-                                            ", want ", kWalStateSize, " bytes, version ",
-                                            kWalStateVersion));
+    return absl::DataLossError(
+        absl::StrCat("write-ahead ring state is ", value.size(), " bytes with version ",
+                     value.empty() ? 0 : static_cast<uint8_t>(value[0]), ", want ", kWalStateSize,
+                     " bytes, version ", kWalStateVersion));
   }
   WalState state;
   state.ring_id = ReadBigEndian64(value.data() + 1);

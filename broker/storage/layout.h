@@ -7,7 +7,7 @@
 // never negative, so they sort correctly as unsigned.
 //
 // Two column families (kMetaColumnFamily), written together by one atomic
-// WriteBatch (they share the write-ahead log):
+// WriteBatch (one DurableWriter write, flushed together: atomic_flush):
 //
 //   default column family: the batches only
 //   'L' topic_id(8) partition(4) last_offset(8)  -> one whole record batch

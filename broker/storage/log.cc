@@ -96,10 +96,10 @@ rocksdb::Options MakeDbOptions() {
   // files of the flushed files' size, read ahead in 2 MiB steps.
   options.target_file_size_base = 64 << 20;
   options.compaction_readahead_size = 2 << 20;
-  // Flush both column families together: the meta one then never keeps old
-  // write-ahead log files alive (it holds a few bytes per append and would
-  // rarely fill its own memtable), and the files on disk always hold matching
-  // batches and metadata.
+  // Flush both column families together: the files on disk always hold
+  // matching batches and metadata, and every flush is a prefix of the
+  // write-ahead ring (durable_writer.h relies on it: with the WAL off,
+  // RocksDB itself asks for atomic flush to keep families consistent).
   options.atomic_flush = true;
   // RocksDB's own write-ahead log is not used (writes go through
   // DurableWriter's ring with WriteOptions::disableWAL), so closing the store
@@ -118,7 +118,7 @@ rocksdb::Options MakeDbOptions() {
   options.max_background_jobs = 2;
   // Start writing flushed and compacted files back to disk every MiB rather
   // than leaving hundreds of MiB dirty for the kernel to write in one burst
-  // that WAL writes may queue behind (RocksDB's tuning guide recommends it;
+  // that ring writes may queue behind (RocksDB's tuning guide recommends it;
   // no p99 change was measurable here, where compaction's CPU dominates).
   options.bytes_per_sync = 1 << 20;
   // Compactions run at the lowest CPU priority (nice 19; the Env and so this
@@ -883,10 +883,9 @@ absl::StatusOr<std::unique_ptr<LogManager>> LogManager::Open(const StorageOption
   WalRingOptions ring_options;
   ring_options.capacity_bytes = options.wal_bytes;
   ring_options.sync = options.sync_writes;
-  absl::StatusOr<std::unique_ptr<DurableWriter>> writer =
-      DurableWriter::Open(manager->db_.get(), manager->meta_cf_, manager->listener_,
-                          (std::filesystem::path(options.data_dir) / kWalRingFileName).string(),
-                          ring_options);
+  absl::StatusOr<std::unique_ptr<DurableWriter>> writer = DurableWriter::Open(
+      manager->db_.get(), manager->meta_cf_, manager->listener_,
+      (std::filesystem::path(options.data_dir) / kWalRingFileName).string(), ring_options);
   if (!writer.ok()) return writer.status();
   manager->writer_ = std::move(*writer);
 

@@ -9,14 +9,18 @@
 // decide the high watermark. Retention and compaction (log_cleaner.h) work
 // through TruncatePrefix, ScanBatches and RewriteBatches.
 //
-// Ownership: LogManager owns the RocksDB handle; PartitionLogs are shared
+// Every write goes through the LogManager's DurableWriter (durable_writer.h):
+// into the write-ahead ring first, then into RocksDB with its own WAL off.
+//
+// Ownership: LogManager owns the RocksDB handle and the DurableWriter; PartitionLogs are shared
 // (std::shared_ptr) so a fetch in flight keeps its log alive across a delete.
 // Every PartitionLog must be released before the LogManager is destroyed.
 // Thread-safety: all methods of both classes are thread-safe. Appends to one
 // partition are serialised by the partition's mutex; reads do not take it
 // beyond copying offsets. (Two mutexes in fact: write_mu_ serialises writers
-// and is held across the RocksDB write, mu_ guards the in-memory offsets and is
+// and is held across the durable write, mu_ guards the in-memory offsets and is
 // only held briefly, so a fetch never waits behind a slow, synced append.)
+// Writes of all partitions are serialised once more inside the DurableWriter.
 #ifndef RUNNEL_BROKER_STORAGE_LOG_H_
 #define RUNNEL_BROKER_STORAGE_LOG_H_
 
@@ -103,7 +107,8 @@ class PartitionLog {
 
   // Appends already-validated batches atomically (all or none, one RocksDB
   // write), assigning consecutive offsets from log_end_offset() and stamping
-  // `leader_epoch` into each batch. Returns once the write is in the WAL.
+  // `leader_epoch` into each batch. Returns once the write is in the
+  // write-ahead ring and RocksDB.
   // InvalidArgument (naming the batch) if a header does not parse or its
   // length disagrees with the batch's size; NotFound once deleted.
   absl::StatusOr<AppendResult> Append(const std::vector<absl::string_view>& batches,

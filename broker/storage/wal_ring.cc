@@ -5,8 +5,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <random>
 #include <utility>
@@ -81,8 +81,7 @@ uint64_t RecordSize(size_t payload_size) { return WalRing::kRecordHeaderSize + p
 
 // The CRC of a record: its header after the CRC field, then the payload.
 uint32_t RecordCrc(const char* header, absl::string_view payload) {
-  const uint32_t crc =
-      batch::Crc32c(absl::string_view(header + 8, WalRing::kRecordHeaderSize - 8));
+  const uint32_t crc = batch::Crc32c(absl::string_view(header + 8, WalRing::kRecordHeaderSize - 8));
   return batch::ExtendCrc32c(crc, payload);
 }
 
@@ -98,8 +97,8 @@ absl::StatusOr<std::unique_ptr<WalRing>> WalRing::Create(const std::string& path
                                                          const WalRingOptions& options) {
   if (options.capacity_bytes < kMinCapacity) {
     return absl::InvalidArgumentError(absl::StrCat("write-ahead ring capacity ",
-                                                   options.capacity_bytes,
-                                                   " is below the minimum ", kMinCapacity));
+                                                   options.capacity_bytes, " is below the minimum ",
+                                                   kMinCapacity));
   }
   // Written under a temporary name and renamed, so a crash never leaves a
   // half-made ring where a ring is expected.
@@ -131,9 +130,8 @@ absl::StatusOr<std::unique_ptr<WalRing>> WalRing::Create(const std::string& path
     return error;
   }
   // The rename is durable once the directory is.
-  const std::string dir = path.find('/') == std::string::npos
-                              ? std::string(".")
-                              : path.substr(0, path.rfind('/') + 1);
+  const std::string dir =
+      path.find('/') == std::string::npos ? std::string(".") : path.substr(0, path.rfind('/') + 1);
   const int dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd >= 0) {
     fsync(dir_fd);
@@ -249,14 +247,13 @@ absl::StatusOr<uint64_t> WalRing::Append(absl::string_view payload) {
     absl::MutexLock lock(&mu_);
     start = StartFor(head_, size);
     const uint64_t end = start + size;
-    auto has_room = [this, end]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-      return end - released_ <= capacity_;
-    };
+    auto has_room = [this, end]()
+                        ABSL_SHARED_LOCKS_REQUIRED(mu_) { return end - released_ <= capacity_; };
     if (!mu_.AwaitWithTimeout(absl::Condition(&has_room), options_.full_timeout)) {
-      return absl::UnavailableError(absl::StrCat(
-          "write-ahead ring ", path_, " is full: ", head_ - released_,
-          " bytes not yet flushed to table files after waiting ",
-          absl::FormatDuration(options_.full_timeout)));
+      return absl::UnavailableError(
+          absl::StrCat("write-ahead ring ", path_, " is full: ", head_ - released_,
+                       " bytes not yet flushed to table files after waiting ",
+                       absl::FormatDuration(options_.full_timeout)));
     }
   }
 

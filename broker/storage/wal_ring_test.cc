@@ -24,9 +24,8 @@ struct Replayed {
 
 Replayed ReplayAll(WalRing& ring, uint64_t from, uint64_t first_ordinal) {
   Replayed out;
-  absl::StatusOr<WalRing::ReplayResult> result =
-      ring.Replay(from, first_ordinal, [&out](uint64_t ordinal, absl::string_view payload,
-                                              uint64_t end) {
+  absl::StatusOr<WalRing::ReplayResult> result = ring.Replay(
+      from, first_ordinal, [&out](uint64_t ordinal, absl::string_view payload, uint64_t end) {
         out.records.emplace_back(ordinal, std::string(payload));
         out.ends.push_back(end);
         return absl::OkStatus();
