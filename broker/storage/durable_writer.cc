@@ -135,7 +135,8 @@ absl::Status DurableWriter::Write(rocksdb::WriteBatch* batch) {
   }
   if (!s.ok()) return FromRocksDb(s, "adding the write-ahead ring state");
 
-  absl::StatusOr<uint64_t> appended = ring_->Append(batch->Data());
+  // A full ring waits for a flush: make sure one is coming.
+  absl::StatusOr<uint64_t> appended = ring_->Append(batch->Data(), [this] { RequestFlush(); });
   if (!appended.ok()) return appended.status();
   if (*appended != end) {
     return absl::InternalError(
@@ -153,15 +154,22 @@ absl::Status DurableWriter::Write(rocksdb::WriteBatch* batch) {
   }
 
   // RocksDB flushes when a memtable fills, which normally frees ring space
-  // long before the ring fills; if writes are small enough that it does not,
-  // ask for a flush at half the ring.
+  // long before the ring fills; if the ring is smaller than the memtables,
+  // ask for a flush at half the ring (once until the next flush completes).
   if (ring_->unreleased_bytes() > ring_->capacity() / 2 && !flush_requested_.exchange(true)) {
-    rocksdb::FlushOptions flush;
-    flush.wait = false;
-    flush.allow_write_stall = true;
-    db_->Flush(flush, {db_->DefaultColumnFamily(), meta_cf_}).PermitUncheckedError();
+    RequestFlush();
   }
   return absl::OkStatus();
+}
+
+void DurableWriter::RequestFlush() {
+  rocksdb::FlushOptions flush;
+  flush.wait = false;
+  flush.allow_write_stall = true;
+  rocksdb::Status s = db_->Flush(flush, {db_->DefaultColumnFamily(), meta_cf_});
+  // Not fatal: RocksDB flushes anyway once a memtable fills, and a full ring
+  // asks again.
+  s.PermitUncheckedError();
 }
 
 absl::Status DurableWriter::Apply(rocksdb::WriteBatch* batch, uint64_t ring_end) {
@@ -175,6 +183,9 @@ absl::Status DurableWriter::Apply(rocksdb::WriteBatch* batch, uint64_t ring_end)
 }
 
 void DurableWriter::OnFlushed(uint64_t largest_seqno) {
+  // Cleared before the release, so that a writer the release lets through
+  // asks for the next flush if it needs one.
+  flush_requested_ = false;
   uint64_t release_to = 0;
   {
     absl::MutexLock lock(&release_mu_);
@@ -183,9 +194,7 @@ void DurableWriter::OnFlushed(uint64_t largest_seqno) {
       unflushed_.pop_front();
     }
   }
-  if (release_to == 0) return;
-  ring_->Release(release_to);
-  flush_requested_ = false;
+  if (release_to != 0) ring_->Release(release_to);
 }
 
 }  // namespace runnel::storage

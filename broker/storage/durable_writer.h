@@ -101,6 +101,8 @@ class DurableWriter {
 
   // RocksDB flushed every write with sequence number <= largest_seqno.
   void OnFlushed(uint64_t largest_seqno);
+  // Asks RocksDB to flush both column families now, without waiting.
+  void RequestFlush();
   // Applies `batch` (already in the ring, ending at `ring_end`) to RocksDB.
   absl::Status Apply(rocksdb::WriteBatch* batch, uint64_t ring_end)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
@@ -113,8 +115,8 @@ class DurableWriter {
 
   absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(release_mu_);
   absl::Status failed_ ABSL_GUARDED_BY(write_mu_);
-  // Set when a flush was asked for because the ring filled up; cleared by the
-  // next release.
+  // Set when a flush was asked for because the ring passed half full;
+  // cleared when a flush completes.
   std::atomic<bool> flush_requested_{false};
 
   absl::Mutex release_mu_;

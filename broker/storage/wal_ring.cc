@@ -235,7 +235,8 @@ absl::StatusOr<WalRing::ReplayResult> WalRing::Replay(
   return result;
 }
 
-absl::StatusOr<uint64_t> WalRing::Append(absl::string_view payload) {
+absl::StatusOr<uint64_t> WalRing::Append(absl::string_view payload,
+                                         const std::function<void()>& on_full) {
   const uint64_t size = RecordSize(payload.size());
   if (size > capacity_) {
     return absl::InvalidArgumentError(absl::StrCat("a write of ", payload.size(),
@@ -243,9 +244,15 @@ absl::StatusOr<uint64_t> WalRing::Append(absl::string_view payload) {
                                                    capacity_, " bytes)"));
   }
   uint64_t start = 0;
+  bool full = false;
   {
     absl::MutexLock lock(&mu_);
     start = StartFor(head_, size);
+    full = start + size - released_ > capacity_;
+  }
+  if (full && on_full) on_full();  // outside mu_: it may take a while
+  {
+    absl::MutexLock lock(&mu_);
     const uint64_t end = start + size;
     auto has_room = [this, end]()
                         ABSL_SHARED_LOCKS_REQUIRED(mu_) { return end - released_ <= capacity_; };

@@ -112,11 +112,14 @@ class WalRing {
   uint64_t EndOfNext(size_t payload_size) const;
 
   // Appends the next record (ordinal next_ordinal()) and returns the position
-  // after it (== EndOfNext(payload.size())). InvalidArgument if the record
-  // can never fit; Unavailable if the ring stays full for full_timeout;
-  // Internal on a write error (nothing is considered written then; the next
-  // Append writes at the same place).
-  absl::StatusOr<uint64_t> Append(absl::string_view payload);
+  // after it (== EndOfNext(payload.size())). When the ring has no room for
+  // it, calls `on_full` (if set; without holding any lock of the ring: the
+  // owner asks for the flush that will free space) and waits for a Release.
+  // InvalidArgument if the record can never fit; Unavailable if the ring
+  // stays full for full_timeout; Internal on a write error (nothing is
+  // considered written then; the next Append writes at the same place).
+  absl::StatusOr<uint64_t> Append(absl::string_view payload,
+                                  const std::function<void()>& on_full = nullptr);
 
   // The ordinal the next Append uses.
   uint64_t next_ordinal() const { return next_ordinal_; }

@@ -210,14 +210,20 @@ TEST_F(WalRingTest, AFullRingWaitsForARelease) {
   EXPECT_NE(refused.status().message().find("full"), std::string::npos);
   EXPECT_EQ(ring->next_ordinal(), 5u);
 
-  // A release from another thread lets a waiting Append through.
-  std::thread releaser([&ring, &ends] {
-    absl::SleepFor(absl::Milliseconds(50));
-    ring->Release(ends[0]);
+  // A release from another thread lets a waiting Append through; before
+  // waiting, Append told its owner that the ring is full.
+  std::thread releaser;
+  int told = 0;
+  absl::StatusOr<uint64_t> appended = ring->Append(payload, [&] {
+    ++told;
+    releaser = std::thread([&ring, &ends] {
+      absl::SleepFor(absl::Milliseconds(50));
+      ring->Release(ends[0]);
+    });
   });
-  absl::StatusOr<uint64_t> appended = ring->Append(payload);
   releaser.join();
   ASSERT_TRUE(appended.ok()) << appended.status();
+  EXPECT_EQ(told, 1);
   EXPECT_EQ(*appended, kCapacity + WalRing::kRecordHeaderSize + payload.size());
 }
 
