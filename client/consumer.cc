@@ -24,15 +24,6 @@ int32_t Millis(absl::Duration d) {
   return static_cast<int32_t>(std::max<int64_t>(0, absl::ToInt64Milliseconds(d)));
 }
 
-// The offset after the last whole batch in a Fetch answer's record bytes, or
-// -1 if there is none.
-int64_t EndOffset(absl::string_view records) {
-  std::vector<absl::string_view> batches = runnel::batch::SplitStoredBatches(records);
-  if (batches.empty()) return -1;
-  absl::StatusOr<runnel::batch::BatchHeader> last = runnel::batch::ParseHeader(batches.back());
-  return last.ok() ? last->last_offset() + 1 : -1;
-}
-
 // A Fetch answer worth returning for at once: records or a partition error.
 bool HasNews(const v1::FetchResponse& response) {
   for (const v1::FetchPartitionResponse& p : response.partitions()) {
@@ -97,7 +88,7 @@ absl::Status Consumer::Assign(const std::vector<PartitionAssignment>& assignment
   absl::StatusOr<std::map<TopicPartition, int64_t>> resolved = ListOffsets(*metadata_, to_resolve);
   if (!resolved.ok()) return resolved.status();
   for (const auto& [tp, offset] : *resolved) next[tp].position = offset;
-  DropPrefetch();
+  DropInFlightFetches();
   partitions_ = std::move(next);
   deferred_error_ = absl::OkStatus();
   return absl::OkStatus();
@@ -226,7 +217,7 @@ absl::Status Consumer::Reconcile() {
 absl::Status Consumer::Revoke(const std::vector<TopicPartition>& partitions, bool commit,
                               bool lost) {
   if (partitions.empty()) return absl::OkStatus();
-  DropPrefetch();
+  DropInFlightFetches();
   absl::Status result;
   if (commit) {
     // An older asynchronous commit landing after this one would move the
@@ -255,7 +246,7 @@ absl::Status Consumer::TakeOver(const std::vector<TopicPartition>& partitions) {
   if (partitions.empty()) return absl::OkStatus();
   absl::StatusOr<std::map<TopicPartition, int64_t>> committed = FetchCommitted(partitions);
   if (!committed.ok()) return committed.status();
-  DropPrefetch();
+  DropInFlightFetches();
   for (const TopicPartition& tp : partitions) {
     PartitionState state;
     const int64_t offset = committed->at(tp);
@@ -283,7 +274,7 @@ absl::Status Consumer::ResolvePositions() {
   if (queries.empty()) return absl::OkStatus();
   absl::StatusOr<std::map<TopicPartition, int64_t>> found = ListOffsets(*metadata_, queries);
   if (!found.ok()) return found.status();
-  DropPrefetch();
+  DropInFlightFetches();
   for (const auto& [tp, offset] : *found) {
     PartitionState& state = partitions_[tp];
     state.position = offset;
@@ -551,7 +542,7 @@ absl::Status Consumer::Close() {
   if (membership_ != nullptr) result = LeaveGroup();
   AwaitAsyncCommits();
   DeliverCommitCallbacks();
-  DropPrefetch();
+  DropInFlightFetches();
   partitions_.clear();
   closed_ = true;
   return result;
@@ -665,7 +656,9 @@ struct Consumer::PendingFetch {
   bool Settled() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return outstanding == 0 || answered; }
 };
 
-void Consumer::DropPrefetch() {
+void Consumer::DropInFlightFetches() {
+  if (streams_ != nullptr) streams_->StopAll();
+  stream_positions_.clear();
   if (prefetch_ == nullptr) return;
   CancelAndWait(*prefetch_);
   prefetch_.reset();
@@ -744,6 +737,9 @@ absl::Status Consumer::StartFetch(absl::Duration max_wait, bool prefetch,
 
 absl::Status Consumer::FetchRound(absl::Duration max_wait, ConsumerRecords* records,
                                   bool* back_off, bool* idle) {
+  if (options_.stream_fetches && !streams_unsupported_) {
+    return StreamRound(max_wait, records, back_off, idle);
+  }
   // A prefetched round (started when the previous Poll returned records, so
   // that the broker reads the next records while the caller handles these)
   // is used as is: positions only change through Poll, or through Seek and
@@ -797,7 +793,7 @@ absl::Status Consumer::FetchRound(absl::Duration max_wait, ConsumerRecords* reco
       TopicPartition tp{r.topic(), r.partition()};
       auto it = partitions_.find(tp);
       if (it == partitions_.end()) continue;
-      const int64_t after = EndOffset(r.records());
+      const int64_t after = runnel::batch::NextOffsetAfter(r.records());
       if (after > it->second.position) next[tp] = after;
     }
   }
@@ -819,7 +815,7 @@ absl::Status Consumer::FetchRound(absl::Duration max_wait, ConsumerRecords* reco
       auto it = partitions_.find(tp);
       stale |= it == partitions_.end() || it->second.position != offset;
     }
-    if (stale) DropPrefetch();
+    if (stale) DropInFlightFetches();
   }
   return s;
 }
@@ -829,47 +825,162 @@ absl::Status Consumer::ProcessFetch(PendingFetch& fetch, bool cancelled,
   for (const auto& call : fetch.calls) {
     if (!call->status.ok()) {
       if (cancelled && call->status.error_code() == grpc::StatusCode::CANCELLED) continue;
-      absl::Status s = WithContext(FromGrpcStatus(call->status),
-                                   absl::StrCat("fetch from broker ", call->address));
-      if (!IsRetriable(s)) return s;
-      *back_off = true;
-      for (const v1::FetchPartition& p : call->request.partitions()) {
-        metadata_->Invalidate(p.topic());
-        if (absl::Status f = RetriableFailure({p.topic(), p.partition()}, s); !f.ok()) return f;
+      if (absl::Status s = FetchCallFailed(call->address, call->request, call->status, back_off);
+          !s.ok()) {
+        return s;
       }
       continue;
     }
     for (const v1::FetchPartitionResponse& r : call->response.partitions()) {
-      TopicPartition tp{r.topic(), r.partition()};
-      auto it = partitions_.find(tp);
-      if (it == partitions_.end()) continue;  // not ours
-      PartitionState& state = it->second;
-      absl::Status s = PartitionError(r.error_code(), r.error_message(), tp.topic, tp.partition);
-      if (s.ok()) {
-        state.failures = 0;
-        state.high_watermark = r.high_watermark();
-        // Decoded in place, then labelled with the partition (the topic's
-        // view points into the answer, which *records keeps).
-        std::vector<ConsumerRecordView>& out = records->records_;
-        const size_t first = out.size();
-        absl::Status d = DecodeFetchedRecords(r.records(), options_.check_crcs, &state.position,
-                                              &out, &records->decompressed_);
-        for (size_t i = first; i < out.size(); ++i) {
-          out[i].topic = r.topic();
-          out[i].partition = r.partition();
-        }
-        if (!d.ok()) return WithContext(d, ToString(tp));
-      } else if (r.error_code() == v1::ERROR_CODE_OFFSET_OUT_OF_RANGE && membership_ != nullptr) {
-        // A group member's committed offset fell out of the log (retention):
-        // auto_offset_reset applies, as for a partition without one.
-        state.resolved = false;
-      } else if (r.error_code() == v1::ERROR_CODE_OFFSET_OUT_OF_RANGE || !IsRetriable(s)) {
-        return s;
-      } else {
-        if (NeedsMetadataRefresh(r.error_code())) metadata_->Invalidate(tp.topic);
-        *back_off = true;
-        if (absl::Status f = RetriableFailure(tp, s); !f.ok()) return f;
+      bool failed = false;
+      if (absl::Status s = ProcessPartition(r, records, back_off, &failed); !s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Consumer::FetchCallFailed(const std::string& address,
+                                       const v1::FetchRequest& request,
+                                       const grpc::Status& status, bool* back_off) {
+  absl::Status s =
+      WithContext(FromGrpcStatus(status), absl::StrCat("fetch from broker ", address));
+  if (!IsRetriable(s)) return s;
+  *back_off = true;
+  for (const v1::FetchPartition& p : request.partitions()) {
+    metadata_->Invalidate(p.topic());
+    if (absl::Status f = RetriableFailure({p.topic(), p.partition()}, s); !f.ok()) return f;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Consumer::ProcessPartition(const v1::FetchPartitionResponse& r,
+                                        ConsumerRecords* records, bool* back_off, bool* failed) {
+  TopicPartition tp{r.topic(), r.partition()};
+  auto it = partitions_.find(tp);
+  if (it == partitions_.end()) return absl::OkStatus();  // not ours
+  PartitionState& state = it->second;
+  absl::Status s = PartitionError(r.error_code(), r.error_message(), tp.topic, tp.partition);
+  *failed = !s.ok();
+  if (s.ok()) {
+    state.failures = 0;
+    state.high_watermark = r.high_watermark();
+    // Decoded in place, then labelled with the partition (the topic's view
+    // points into the answer, which *records keeps).
+    std::vector<ConsumerRecordView>& out = records->records_;
+    const size_t first = out.size();
+    absl::Status d = DecodeFetchedRecords(r.records(), options_.check_crcs, &state.position, &out,
+                                          &records->decompressed_);
+    for (size_t i = first; i < out.size(); ++i) {
+      out[i].topic = r.topic();
+      out[i].partition = r.partition();
+    }
+    if (!d.ok()) return WithContext(d, ToString(tp));
+  } else if (r.error_code() == v1::ERROR_CODE_OFFSET_OUT_OF_RANGE && membership_ != nullptr) {
+    // A group member's committed offset fell out of the log (retention):
+    // auto_offset_reset applies, as for a partition without one.
+    state.resolved = false;
+  } else if (r.error_code() == v1::ERROR_CODE_OFFSET_OUT_OF_RANGE || !IsRetriable(s)) {
+    return s;
+  } else {
+    if (NeedsMetadataRefresh(r.error_code())) metadata_->Invalidate(tp.topic);
+    *back_off = true;
+    if (absl::Status f = RetriableFailure(tp, s); !f.ok()) return f;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Consumer::StreamRound(absl::Duration max_wait, ConsumerRecords* records,
+                                   bool* back_off, bool* idle) {
+  if (streams_ == nullptr) {
+    streams_ = std::make_unique<FetchStreams>(static_cast<size_t>(options_.fetch_buffer_bytes));
+  }
+  // What each leader should stream: every fetchable partition it leads,
+  // from its position.
+  std::map<std::string, v1::FetchRequest> wanted;
+  for (const auto& [tp, state] : partitions_) {
+    if (state.paused || !state.resolved) continue;
+    absl::StatusOr<PartitionLeader> leader = metadata_->Leader(tp.topic, tp.partition);
+    if (!leader.ok()) {
+      if (!IsRetriable(leader.status())) return leader.status();
+      *back_off = true;
+      if (absl::Status s = RetriableFailure(tp, leader.status()); !s.ok()) return s;
+      continue;
+    }
+    auto [it, added] = wanted.try_emplace(leader->address);
+    v1::FetchRequest& request = it->second;
+    if (added) {
+      request.set_max_wait_ms(Millis(options_.fetch_max_wait));
+      request.set_min_bytes(options_.fetch_min_bytes);
+      request.set_max_bytes(options_.fetch_max_bytes);
+      request.set_replica_id(-1);
+    }
+    v1::FetchPartition* p = request.add_partitions();
+    p->set_topic(tp.topic);
+    p->set_partition(tp.partition);
+    p->set_fetch_offset(state.position);
+    p->set_max_bytes(options_.max_partition_fetch_bytes);
+    p->set_current_leader_epoch(leader->leader_epoch);
+    p->set_last_fetched_epoch(-1);
+  }
+  // A running stream stays only if it serves exactly what is wanted of its
+  // broker, from exactly these positions; others are restarted.
+  for (const std::string& address : streams_->Addresses()) {
+    auto want = wanted.find(address);
+    auto have = stream_positions_.find(address);
+    if (want == wanted.end() || have == stream_positions_.end() ||
+        want->second.SerializeAsString() != have->second.SerializeAsString()) {
+      streams_->Stop(address);
+      stream_positions_.erase(address);
+    }
+  }
+  for (auto& [address, request] : wanted) {
+    if (streams_->Request(address) != nullptr) continue;
+    stream_positions_[address] = request;
+    streams_->Start(metadata_->Channel(address), address, request);
+  }
+  if (stream_positions_.empty()) {
+    *idle = !*back_off;
+    return absl::OkStatus();
+  }
+
+  for (FetchStreams::Delivery& delivery : streams_->Take(max_wait)) {
+    v1::FetchRequest& positions = stream_positions_[delivery.address];
+    bool restart = false;
+    if (delivery.answer != nullptr) {
+      const size_t had = records->size();
+      for (const v1::FetchPartitionResponse& r : delivery.answer->partitions()) {
+        bool failed = false;
+        if (absl::Status s = ProcessPartition(r, records, back_off, &failed); !s.ok()) return s;
+        // The broker stops streaming a partition after an error: start over
+        // once it is dealt with (metadata refreshed, position reset).
+        restart |= failed;
       }
+      // New records point into the answer: they keep it alive.
+      if (records->size() > had) records->owned_.push_back(delivery.answer);
+    }
+    // The stream's next answers continue where these left each partition.
+    for (v1::FetchPartition& p : *positions.mutable_partitions()) {
+      auto it = partitions_.find({p.topic(), p.partition()});
+      if (it != partitions_.end()) p.set_fetch_offset(it->second.position);
+    }
+    if (delivery.ended) {
+      v1::FetchRequest request = std::move(positions);
+      stream_positions_.erase(delivery.address);
+      if (delivery.status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+        streams_unsupported_ = true;  // an older broker: Fetch calls from now on
+        continue;
+      }
+      if (!delivery.status.ok()) {
+        if (absl::Status s = FetchCallFailed(delivery.address, request, delivery.status, back_off);
+            !s.ok()) {
+          return s;
+        }
+      } else if (delivery.answer == nullptr) {
+        *back_off = true;  // ended with nothing more (the broker is stopping): do not spin
+      }
+    } else if (restart) {
+      streams_->Stop(delivery.address);
+      stream_positions_.erase(delivery.address);
     }
   }
   return absl::OkStatus();
@@ -897,7 +1008,7 @@ absl::Status Consumer::Seek(const TopicPartition& tp, int64_t offset) {
   auto it = partitions_.find(tp);
   if (it == partitions_.end()) return NotAssigned(tp);
   if (offset < 0) return absl::InvalidArgumentError(absl::StrCat("invalid offset ", offset));
-  DropPrefetch();  // it reads from the old position
+  DropInFlightFetches();  // it reads from the old position
   it->second.position = offset;
   it->second.resolved = true;
   it->second.failures = 0;
@@ -946,7 +1057,7 @@ absl::Status Consumer::Pause(const std::vector<TopicPartition>& partitions) {
   absl::StatusOr<std::vector<TopicPartition>> owned = Owned(partitions);
   if (!owned.ok()) return owned.status();
   if (partitions.empty()) return absl::OkStatus();
-  DropPrefetch();  // it may carry records of these
+  DropInFlightFetches();  // it may carry records of these
   for (const TopicPartition& tp : *owned) partitions_[tp].paused = true;
   return absl::OkStatus();
 }
@@ -955,7 +1066,7 @@ absl::Status Consumer::Resume(const std::vector<TopicPartition>& partitions) {
   absl::StatusOr<std::vector<TopicPartition>> owned = Owned(partitions);
   if (!owned.ok()) return owned.status();
   if (partitions.empty()) return absl::OkStatus();
-  DropPrefetch();  // so that the next round fetches these too
+  DropInFlightFetches();  // so that the next round fetches these too
   for (const TopicPartition& tp : *owned) partitions_[tp].paused = false;
   return absl::OkStatus();
 }

@@ -73,6 +73,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "client/consumer_records.h"
+#include "client/fetch_streams.h"
 #include "client/group_membership.h"
 #include "client/metadata_cache.h"
 #include "client/options.h"
@@ -310,6 +311,12 @@ class Consumer {
   // partition could be fetched at all.
   absl::Status FetchRound(absl::Duration max_wait, ConsumerRecords* records, bool* back_off,
                           bool* idle);
+  // FetchRound through fetch streams (ConsumerOptions::stream_fetches):
+  // (re)starts a stream per leader for the partitions it should serve from
+  // their positions, then applies what the streams delivered within
+  // max_wait.
+  absl::Status StreamRound(absl::Duration max_wait, ConsumerRecords* records, bool* back_off,
+                           bool* idle);
   // Starts Fetch calls for every fetchable partition, from its position or
   // from its offset in `next`; *out stays null when no partition has a
   // reachable leader. A prefetch gives up quietly instead of counting failures.
@@ -319,8 +326,14 @@ class Consumer {
   // Applies a settled round's answers to the partitions.
   absl::Status ProcessFetch(PendingFetch& fetch, bool cancelled, ConsumerRecords* records,
                             bool* back_off);
+  // Applies one partition's answer; sets *failed if it carried an error.
+  absl::Status ProcessPartition(const runnel::v1::FetchPartitionResponse& r,
+                                ConsumerRecords* records, bool* back_off, bool* failed);
+  // A fetch call (or stream) to `address` for `request` failed with `status`.
+  absl::Status FetchCallFailed(const std::string& address, const runnel::v1::FetchRequest& request,
+                               const grpc::Status& status, bool* back_off);
   static void CancelAndWait(PendingFetch& fetch);
-  void DropPrefetch();
+  void DropInFlightFetches();
 
   // Counts a retriable failure of `tp`; returns it once max_retries is exceeded.
   absl::Status RetriableFailure(const TopicPartition& tp, const absl::Status& status);
@@ -330,6 +343,12 @@ class Consumer {
   std::map<TopicPartition, PartitionState> partitions_;
   absl::Status deferred_error_;  // to return from the next Poll
   std::unique_ptr<PendingFetch> prefetch_;  // the next round, already in flight
+  // Fetch streams (StreamRound), and for each the partitions it serves with
+  // the offset its next answer starts at (kept as the request it would be
+  // restarted with).
+  std::unique_ptr<FetchStreams> streams_;
+  std::map<std::string, runnel::v1::FetchRequest> stream_positions_;
+  bool streams_unsupported_ = false;  // a broker answered UNIMPLEMENTED
   int backoff_round_ = 0;
   absl::Time retry_at_ = absl::InfinitePast();  // no Fetch round before this (backoff)
   bool closed_ = false;

@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "client/errors.h"
 #include "client/producer.h"
 #include "client/testing/fake_cluster.h"
@@ -16,10 +17,25 @@ namespace {
 using testing::FakeCluster;
 namespace v1 = runnel::v1;
 
+// Every test runs twice: reading through fetch streams (the default) and
+// through Fetch calls (the fallback for brokers without FetchStream).
+bool stream_fetches = true;
+
+class ConsumerTest : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override { stream_fetches = GetParam(); }
+};
+
+INSTANTIATE_TEST_SUITE_P(FetchModes, ConsumerTest, ::testing::Values(true, false),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Streams" : "FetchCalls";
+                         });
+
 ConsumerOptions Options(const FakeCluster& cluster) {
   ConsumerOptions o;
   o.client = cluster.Options();
   o.fetch_max_wait = absl::Milliseconds(50);
+  o.stream_fetches = stream_fetches;
   return o;
 }
 
@@ -42,16 +58,15 @@ std::vector<ConsumerRecord> PollN(Consumer& consumer, size_t n) {
   return all;
 }
 
-TEST(ConsumerTest, ReadsFromEarliestAcrossPartitionsAndLeaders) {
+TEST_P(ConsumerTest, ReadsFromEarliestAcrossPartitionsAndLeaders) {
   FakeCluster cluster(2);
   cluster.CreateTopic("t", 2);
   cluster.Append("t", 0, {"a0", "a1"});
   cluster.Append("t", 0, {"a2"});
   cluster.Append("t", 1, {"b0"});
   Consumer consumer(Options(cluster));
-  ASSERT_TRUE(consumer
-                  .Assign({{"t", 0, StartOffset::Earliest()}, {"t", 1, StartOffset::Earliest()}})
-                  .ok());
+  ASSERT_TRUE(
+      consumer.Assign({{"t", 0, StartOffset::Earliest()}, {"t", 1, StartOffset::Earliest()}}).ok());
   std::vector<ConsumerRecord> records = PollN(consumer, 4);
   std::vector<std::string> p0, p1;
   for (const ConsumerRecord& r : records) {
@@ -65,7 +80,7 @@ TEST(ConsumerTest, ReadsFromEarliestAcrossPartitionsAndLeaders) {
   EXPECT_EQ(*consumer.HighWatermark({"t", 0}), 3);
 }
 
-TEST(ConsumerTest, LatestStartSeesOnlyNewRecords) {
+TEST_P(ConsumerTest, LatestStartSeesOnlyNewRecords) {
   FakeCluster cluster(1);
   cluster.CreateTopic("t", 1);
   cluster.Append("t", 0, {"old"});
@@ -79,7 +94,7 @@ TEST(ConsumerTest, LatestStartSeesOnlyNewRecords) {
   EXPECT_EQ(Values(PollN(consumer, 1)), (std::vector<std::string>{"new"}));
 }
 
-TEST(ConsumerTest, OffsetInsideABatchSkipsItsEarlierRecords) {
+TEST_P(ConsumerTest, OffsetInsideABatchSkipsItsEarlierRecords) {
   FakeCluster cluster(1);
   cluster.CreateTopic("t", 1);
   cluster.Append("t", 0, {"r0", "r1", "r2", "r3"});
@@ -90,7 +105,7 @@ TEST(ConsumerTest, OffsetInsideABatchSkipsItsEarlierRecords) {
   EXPECT_EQ(records[0].offset, 2);
 }
 
-TEST(ConsumerTest, OffsetOutOfRangeCarriesTheBrokersMessage) {
+TEST_P(ConsumerTest, OffsetOutOfRangeCarriesTheBrokersMessage) {
   FakeCluster cluster(1);
   cluster.CreateTopic("t", 1);
   cluster.Append("t", 0, {"a", "b", "c"});
@@ -98,13 +113,12 @@ TEST(ConsumerTest, OffsetOutOfRangeCarriesTheBrokersMessage) {
   ASSERT_TRUE(consumer.Assign({{"t", 0, StartOffset::At(100)}}).ok());
   absl::StatusOr<std::vector<ConsumerRecord>> got = consumer.Poll(absl::Seconds(1));
   EXPECT_EQ(got.status().code(), absl::StatusCode::kOutOfRange);
-  EXPECT_EQ(got.status().message(),
-            "offset 100 is out of range for t-0: valid offsets are 0 to 3");
+  EXPECT_EQ(got.status().message(), "offset 100 is out of range for t-0: valid offsets are 0 to 3");
   ASSERT_TRUE(consumer.Seek({"t", 0}, 1).ok());
   EXPECT_EQ(Values(PollN(consumer, 2)), (std::vector<std::string>{"b", "c"}));
 }
 
-TEST(ConsumerTest, AssignChecksTopicsAndPartitions) {
+TEST_P(ConsumerTest, AssignChecksTopicsAndPartitions) {
   FakeCluster cluster(1);
   cluster.CreateTopic("t", 3);
   Consumer consumer(Options(cluster));
@@ -121,7 +135,7 @@ TEST(ConsumerTest, AssignChecksTopicsAndPartitions) {
             absl::StatusCode::kFailedPrecondition);
 }
 
-TEST(ConsumerTest, ListOffsetsRetriesAPartitionTheBrokerDoesNotKnowYet) {
+TEST_P(ConsumerTest, ListOffsetsRetriesAPartitionTheBrokerDoesNotKnowYet) {
   FakeCluster cluster(1);
   cluster.CreateTopic("t", 1);
   cluster.InjectError(FakeCluster::Rpc::kListOffsets, "t", 0,
@@ -130,7 +144,7 @@ TEST(ConsumerTest, ListOffsetsRetriesAPartitionTheBrokerDoesNotKnowYet) {
   EXPECT_TRUE(consumer.Assign({{"t", 0, StartOffset::Latest()}}).ok());
 }
 
-TEST(ConsumerTest, FollowsALeaderMove) {
+TEST_P(ConsumerTest, FollowsALeaderMove) {
   FakeCluster cluster(2);
   cluster.CreateTopic("t", 1);
   cluster.Append("t", 0, {"a"});
@@ -142,7 +156,7 @@ TEST(ConsumerTest, FollowsALeaderMove) {
   EXPECT_EQ(Values(PollN(consumer, 1)), (std::vector<std::string>{"b"}));
 }
 
-TEST(ConsumerTest, RidesOutABriefBrokerOutage) {
+TEST_P(ConsumerTest, RidesOutABriefBrokerOutage) {
   FakeCluster cluster(1);
   cluster.CreateTopic("t", 1);
   Consumer consumer(Options(cluster));
@@ -155,7 +169,7 @@ TEST(ConsumerTest, RidesOutABriefBrokerOutage) {
   EXPECT_EQ(Values(PollN(consumer, 1)), (std::vector<std::string>{"x"}));
 }
 
-TEST(ConsumerTest, ShortPollsDoNotRetryFasterThanTheBackoff) {
+TEST_P(ConsumerTest, ShortPollsDoNotRetryFasterThanTheBackoff) {
   FakeCluster cluster(1);
   cluster.CreateTopic("t", 1);
   ConsumerOptions options = Options(cluster);
@@ -175,7 +189,7 @@ TEST(ConsumerTest, ShortPollsDoNotRetryFasterThanTheBackoff) {
   EXPECT_EQ(Values(PollN(consumer, 1)), (std::vector<std::string>{"x"}));
 }
 
-TEST(ConsumerTest, PersistentRetriableErrorsSurfaceAfterMaxRetries) {
+TEST_P(ConsumerTest, PersistentRetriableErrorsSurfaceAfterMaxRetries) {
   FakeCluster cluster(1);
   cluster.CreateTopic("t", 1);
   ConsumerOptions options = Options(cluster);
@@ -189,14 +203,13 @@ TEST(ConsumerTest, PersistentRetriableErrorsSurfaceAfterMaxRetries) {
   EXPECT_NE(got.status().message().find("isr shrank"), absl::string_view::npos) << got.status();
 }
 
-TEST(ConsumerTest, AnErrorNeverCostsRecordsAlreadyFetched) {
+TEST_P(ConsumerTest, AnErrorNeverCostsRecordsAlreadyFetched) {
   FakeCluster cluster(1);
   cluster.CreateTopic("t", 2);
   cluster.Append("t", 0, {"kept"});
   Consumer consumer(Options(cluster));
-  ASSERT_TRUE(consumer
-                  .Assign({{"t", 0, StartOffset::Earliest()}, {"t", 1, StartOffset::Earliest()}})
-                  .ok());
+  ASSERT_TRUE(
+      consumer.Assign({{"t", 0, StartOffset::Earliest()}, {"t", 1, StartOffset::Earliest()}}).ok());
   cluster.InjectError(FakeCluster::Rpc::kFetch, "t", 1, v1::ERROR_CODE_STORAGE_ERROR,
                       "disk on fire");
   absl::StatusOr<std::vector<ConsumerRecord>> first = consumer.Poll(absl::Seconds(1));
@@ -207,15 +220,14 @@ TEST(ConsumerTest, AnErrorNeverCostsRecordsAlreadyFetched) {
   EXPECT_EQ(second.status().message(), "disk on fire");
 }
 
-TEST(ConsumerTest, LongPollReturnsAsSoonAsDataArrives) {
+TEST_P(ConsumerTest, LongPollReturnsAsSoonAsDataArrives) {
   FakeCluster cluster(2);
   cluster.CreateTopic("t", 2);  // two leaders: one long poll gets cancelled
   ConsumerOptions options = Options(cluster);
   options.fetch_max_wait = absl::Seconds(5);
   Consumer consumer(options);
-  ASSERT_TRUE(consumer
-                  .Assign({{"t", 0, StartOffset::Latest()}, {"t", 1, StartOffset::Latest()}})
-                  .ok());
+  ASSERT_TRUE(
+      consumer.Assign({{"t", 0, StartOffset::Latest()}, {"t", 1, StartOffset::Latest()}}).ok());
   std::thread writer([&cluster] {
     absl::SleepFor(absl::Milliseconds(100));
     cluster.Append("t", 1, {"hello"});
@@ -229,7 +241,7 @@ TEST(ConsumerTest, LongPollReturnsAsSoonAsDataArrives) {
   EXPECT_LT(took, absl::Seconds(5));  // did not sit out the other broker's long poll
 }
 
-TEST(ConsumerTest, ConsecutivePollsNeitherSkipNorRepeat) {
+TEST_P(ConsumerTest, ConsecutivePollsNeitherSkipNorRepeat) {
   // Each Poll that returns records prefetches the next ones; small fetches
   // make many rounds.
   FakeCluster cluster(1);
@@ -247,7 +259,7 @@ TEST(ConsumerTest, ConsecutivePollsNeitherSkipNorRepeat) {
   EXPECT_GE(cluster.fetch_calls(), 50);
 }
 
-TEST(ConsumerTest, SeekDiscardsThePrefetchedRecords) {
+TEST_P(ConsumerTest, SeekDiscardsThePrefetchedRecords) {
   FakeCluster cluster(1);
   cluster.CreateTopic("t", 1);
   cluster.Append("t", 0, {"a", "b"});
@@ -263,7 +275,7 @@ TEST(ConsumerTest, SeekDiscardsThePrefetchedRecords) {
   EXPECT_EQ(*consumer.Position({"t", 0}), 4);
 }
 
-TEST(ConsumerTest, APrefetchOutlastingPollIsKept) {
+TEST_P(ConsumerTest, APrefetchOutlastingPollIsKept) {
   FakeCluster cluster(1);
   cluster.CreateTopic("t", 1);
   cluster.Append("t", 0, {"a"});
@@ -281,7 +293,7 @@ TEST(ConsumerTest, APrefetchOutlastingPollIsKept) {
   EXPECT_EQ(Values(PollN(consumer, 1)), (std::vector<std::string>{"b"}));
 }
 
-TEST(ConsumerTest, SeeksByTimestampAndToTheEnds) {
+TEST_P(ConsumerTest, SeeksByTimestampAndToTheEnds) {
   FakeCluster cluster(1);
   cluster.CreateTopic("t", 1);
   cluster.Append("t", 0, {"a", "b"}, /*timestamp_ms=*/1000);
@@ -299,7 +311,7 @@ TEST(ConsumerTest, SeeksByTimestampAndToTheEnds) {
   EXPECT_EQ(consumer.SeekToEnd({{"t", 1}}).code(), absl::StatusCode::kNotFound);
 }
 
-TEST(ConsumerTest, RoundTripWithTheProducer) {
+TEST_P(ConsumerTest, RoundTripWithTheProducer) {
   FakeCluster cluster(1);
   cluster.CreateTopic("t", 3);
   ProducerOptions producer_options;
@@ -335,7 +347,7 @@ TEST(ConsumerTest, RoundTripWithTheProducer) {
 
 // PollViews reads what Poll reads, from plain and compressed batches, and
 // its views stay valid after later polls and after the consumer is gone.
-TEST(ConsumerTest, PollViewsOwnsWhatItsViewsPointInto) {
+TEST_P(ConsumerTest, PollViewsOwnsWhatItsViewsPointInto) {
   FakeCluster cluster(1);
   cluster.CreateTopic("t", 1);
   cluster.Append("t", 0, {"a0", "a1"});
@@ -370,9 +382,77 @@ TEST(ConsumerTest, PollViewsOwnsWhatItsViewsPointInto) {
   EXPECT_EQ(Values(records), (std::vector<std::string>{"a0", "a1", "compressed", "<null>"}));
   EXPECT_EQ(records[2].key, "key");
   EXPECT_EQ(records[2].timestamp_ms, 7000);
-  EXPECT_EQ(records[2].headers,
-            (Headers{{"h", std::string("x")}, {"n", std::nullopt}}));
+  EXPECT_EQ(records[2].headers, (Headers{{"h", std::string("x")}, {"n", std::nullopt}}));
   EXPECT_FALSE(records[3].key.has_value());
+}
+
+// --- Fetch streams in particular ---
+
+TEST(ConsumerStreamTest, OneStreamPerBrokerServesEveryPoll) {
+  FakeCluster cluster(2);
+  cluster.CreateTopic("t", 4);  // partitions 0 and 2 on broker 1, 1 and 3 on broker 2
+  ConsumerOptions options = Options(cluster);
+  options.stream_fetches = true;
+  Consumer consumer(options);
+  ASSERT_TRUE(consumer
+                  .Assign({{"t", 0, StartOffset::Earliest()},
+                           {"t", 1, StartOffset::Earliest()},
+                           {"t", 2, StartOffset::Earliest()},
+                           {"t", 3, StartOffset::Earliest()}})
+                  .ok());
+  for (int round = 0; round < 3; ++round) {
+    for (int p = 0; p < 4; ++p) cluster.Append("t", p, {absl::StrCat(round, "-", p)});
+    std::vector<ConsumerRecord> got = PollN(consumer, 4);
+    std::set<std::string> values;
+    for (const ConsumerRecord& r : got) values.insert(*r.value);
+    EXPECT_EQ(values,
+              (std::set<std::string>{absl::StrCat(round, "-0"), absl::StrCat(round, "-1"),
+                                     absl::StrCat(round, "-2"), absl::StrCat(round, "-3")}));
+  }
+  // Started once per broker, not once per Poll.
+  EXPECT_EQ(cluster.fetch_streams(), 2);
+}
+
+TEST(ConsumerStreamTest, AStreamReadsAheadOfPoll) {
+  FakeCluster cluster(1);
+  cluster.CreateTopic("t", 1);
+  for (int b = 0; b < 10; ++b) cluster.Append("t", 0, {absl::StrCat("v", b)});
+  ConsumerOptions options = Options(cluster);
+  options.stream_fetches = true;
+  options.max_partition_fetch_bytes = 1;  // one batch per answer
+  Consumer consumer(options);
+  ASSERT_TRUE(consumer.Assign({{"t", 0, StartOffset::Earliest()}}).ok());
+  EXPECT_EQ(Values(PollN(consumer, 1)), (std::vector<std::string>{"v0"}));
+  // The broker sends the other nine answers without being asked again...
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (cluster.fetch_calls() < 10 && absl::Now() < deadline)
+    absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_EQ(cluster.fetch_calls(), 10);
+  // ...so they are here even once it is gone.
+  cluster.SetBrokerDown(1, true);
+  std::vector<std::string> rest;
+  for (int i = 0; i < 9; ++i) {
+    absl::StatusOr<std::vector<ConsumerRecord>> got = consumer.Poll(absl::Milliseconds(100));
+    ASSERT_TRUE(got.ok()) << got.status();
+    for (const std::string& v : Values(*got)) rest.push_back(v);
+  }
+  EXPECT_EQ(rest, (std::vector<std::string>{"v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9"}));
+}
+
+TEST(ConsumerStreamTest, ABrokerWithoutStreamsIsReadWithFetchCalls) {
+  FakeCluster cluster(1);
+  cluster.SetStreamingSupported(false);
+  cluster.CreateTopic("t", 1);
+  cluster.Append("t", 0, {"a", "b"});
+  ConsumerOptions options = Options(cluster);
+  options.stream_fetches = true;
+  Consumer consumer(options);
+  ASSERT_TRUE(consumer.Assign({{"t", 0, StartOffset::Earliest()}}).ok());
+  EXPECT_EQ(Values(PollN(consumer, 2)), (std::vector<std::string>{"a", "b"}));
+  cluster.Append("t", 0, {"c"});
+  EXPECT_EQ(Values(PollN(consumer, 1)), (std::vector<std::string>{"c"}));
+  EXPECT_EQ(cluster.fetch_streams(), 0);
+  EXPECT_GE(cluster.fetch_calls(), 2);
 }
 
 }  // namespace

@@ -607,6 +607,42 @@ absl::Status ReplicaManager::Fetch(const runnel::v1::FetchRequest& request,
   }
 }
 
+absl::Status ReplicaManager::FetchStream(
+    const runnel::v1::FetchRequest& request, const std::function<bool()>& cancelled,
+    const std::function<bool(const runnel::v1::FetchResponse&)>& send) {
+  if (FromFollower(request)) {
+    return absl::InvalidArgumentError("followers fetch with Fetch, not FetchStream");
+  }
+  runnel::v1::FetchRequest next = request;
+  runnel::v1::FetchResponse answer;
+  while (next.partitions_size() > 0 && !cancelled()) {
+    absl::Status fetched = Fetch(next, &answer);
+    if (!fetched.ok()) return fetched;
+    {
+      absl::MutexLock lock(&progress_mu_);
+      if (shutdown_) return absl::OkStatus();
+    }
+    // Keep only the news, and move each partition on past it. Answers and
+    // request list the partitions in the same order.
+    runnel::v1::FetchResponse news;
+    int kept = 0;
+    for (int i = 0; i < answer.partitions_size(); ++i) {
+      runnel::v1::FetchPartitionResponse* p = answer.mutable_partitions(i);
+      const bool failed =
+          p->error_code() != ErrorCode::ERROR_CODE_NONE || p->has_diverging_epoch();
+      const int64_t after = failed ? -1 : batch::NextOffsetAfter(p->records());
+      if (failed || after >= 0) news.add_partitions()->Swap(p);
+      if (failed) continue;  // this partition's stream ends here
+      if (after >= 0) next.mutable_partitions(i)->set_fetch_offset(after);
+      if (kept != i) next.mutable_partitions()->SwapElements(kept, i);
+      ++kept;
+    }
+    while (next.partitions_size() > kept) next.mutable_partitions()->RemoveLast();
+    if (news.partitions_size() > 0 && !send(news)) return absl::OkStatus();
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<FollowerPosition> ReplicaManager::FollowerFetchPosition(
     const storage::PartitionId& id, int32_t leader_epoch) {
   std::shared_ptr<Replica> r = FindReplica(id);

@@ -181,6 +181,18 @@ class ReplicaManager {
                        runnel::v1::ProduceResponse* response);
   absl::Status Fetch(const runnel::v1::FetchRequest& request,
                      runnel::v1::FetchResponse* response);
+  // A consumer's fetch as a stream (Broker.FetchStream): Fetch after Fetch,
+  // each continuing every partition after the records the previous one
+  // returned, handing `send` each answer that has records or an error (with
+  // only those partitions). A partition whose answer has an error is not
+  // fetched again. Returns when `send` returns false (the caller went away),
+  // `cancelled` returns true (checked between answers, i.e. at least every
+  // max_wait_ms), no partition is left, or Shutdown is called.
+  // InvalidArgument for a follower's request (FromFollower) or one that
+  // names no partition.
+  absl::Status FetchStream(const runnel::v1::FetchRequest& request,
+                           const std::function<bool()>& cancelled,
+                           const std::function<bool(const runnel::v1::FetchResponse&)>& send);
   absl::Status ListOffsets(const runnel::v1::ListOffsetsRequest& request,
                            runnel::v1::ListOffsetsResponse* response);
 

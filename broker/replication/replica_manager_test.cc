@@ -1,13 +1,12 @@
 #include "broker/replication/replica_manager.h"
 
-
 #include <stdlib.h>
 
+#include <atomic>
 #include <thread>
 
-#include "broker/replication/errors.h"
-
 #include "absl/time/clock.h"
+#include "broker/replication/errors.h"
 #include "common/temp_dir.h"
 #include "gtest/gtest.h"
 #include "proto/batch/record_batch.h"
@@ -317,6 +316,113 @@ TEST_F(ReplicaManagerTest, ShutdownReleasesWaitingFetch) {
   auto f = Fetch("orders", 1, 0, /*wait_ms=*/20000);
   stopper.join();
   EXPECT_TRUE(f.records().empty());
+}
+
+runnel::v1::FetchRequest StreamRequest() {
+  runnel::v1::FetchRequest req;
+  req.set_max_wait_ms(50);
+  req.set_min_bytes(1);
+  req.set_replica_id(-1);
+  return req;
+}
+
+void AddPartition(runnel::v1::FetchRequest* req, const std::string& topic, int32_t partition,
+                  int64_t offset, int32_t max_bytes = 0) {
+  auto* p = req->add_partitions();
+  p->set_topic(topic);
+  p->set_partition(partition);
+  p->set_fetch_offset(offset);
+  p->set_max_bytes(max_bytes);
+}
+
+TEST_F(ReplicaManagerTest, FetchStreamContinuesEachPartitionAndDropsOneThatFails) {
+  Produce("orders", 0, Batch(3));  // [0-2]
+  Produce("orders", 0, Batch(2));  // [3-4]
+  Produce("orders", 1, Batch(1));  // [0]
+  runnel::v1::FetchRequest req = StreamRequest();
+  AddPartition(&req, "orders", 0, 0, /*max_bytes=*/1);  // one batch per answer
+  AddPartition(&req, "orders", 1, 0);
+  AddPartition(&req, "remote", 0, 0);  // led by broker 2
+  std::vector<runnel::v1::FetchResponse> answers;
+  absl::Status s = rm_->FetchStream(
+      req, [] { return false; },
+      [&answers](const runnel::v1::FetchResponse& answer) {
+        answers.push_back(answer);
+        return answers.size() < 2;
+      });
+  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_EQ(answers.size(), 2u);
+  ASSERT_EQ(answers[0].partitions_size(), 3);
+  EXPECT_EQ(Decode(answers[0].partitions(0).records()).front().offset, 0);
+  EXPECT_EQ(Decode(answers[0].partitions(0).records()).size(), 3u);
+  EXPECT_EQ(answers[0].partitions(1).partition(), 1);
+  EXPECT_EQ(answers[0].partitions(2).error_code(), ErrorCode::ERROR_CODE_NOT_LEADER);
+  // Then only what is new: orders-0 from offset 3; orders-1 has nothing
+  // more and remote-0 failed, so neither appears.
+  ASSERT_EQ(answers[1].partitions_size(), 1);
+  EXPECT_EQ(answers[1].partitions(0).partition(), 0);
+  EXPECT_EQ(Decode(answers[1].partitions(0).records()).front().offset, 3);
+}
+
+TEST_F(ReplicaManagerTest, FetchStreamSendsNewRecordsAsTheyArrive) {
+  runnel::v1::FetchRequest req = StreamRequest();
+  AddPartition(&req, "orders", 1, 0);
+  std::thread producer([this] {
+    for (int i = 0; i < 3; ++i) {
+      absl::SleepFor(absl::Milliseconds(30));
+      Produce("orders", 1, Batch(1));
+    }
+  });
+  std::vector<int64_t> offsets;
+  absl::Status s = rm_->FetchStream(
+      req, [] { return false; },
+      [&offsets](const runnel::v1::FetchResponse& answer) {
+        for (const batch::Record& r : Decode(answer.partitions(0).records())) {
+          offsets.push_back(r.offset);
+        }
+        return offsets.size() < 3;
+      });
+  producer.join();
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(offsets, (std::vector<int64_t>{0, 1, 2}));
+}
+
+TEST_F(ReplicaManagerTest, FetchStreamEndsWhenCancelledOrShutDown) {
+  runnel::v1::FetchRequest req = StreamRequest();
+  AddPartition(&req, "orders", 0, 0);
+  std::atomic<bool> cancelled{false};
+  std::thread canceller([&cancelled] {
+    absl::SleepFor(absl::Milliseconds(100));
+    cancelled = true;
+  });
+  int answers = 0;
+  absl::Status s = rm_->FetchStream(
+      req, [&cancelled] { return cancelled.load(); },
+      [&answers](const runnel::v1::FetchResponse&) { return ++answers > 0; });
+  canceller.join();
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(answers, 0);  // nothing to send, and it did not spin on empty answers
+
+  std::thread stopper([this] {
+    absl::SleepFor(absl::Milliseconds(100));
+    rm_->Shutdown();
+  });
+  s = rm_->FetchStream(
+      req, [] { return false; }, [](const runnel::v1::FetchResponse&) { return true; });
+  stopper.join();
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+TEST_F(ReplicaManagerTest, FetchStreamIsForConsumersOnly) {
+  runnel::v1::FetchRequest req = StreamRequest();
+  req.set_replica_id(2);
+  req.set_replica_broker_epoch(7);
+  AddPartition(&req, "orders", 0, 0);
+  const absl::Time give_up = absl::Now() + absl::Seconds(5);
+  absl::Status s = rm_->FetchStream(
+      req, [give_up] { return absl::Now() > give_up; },
+      [](const runnel::v1::FetchResponse&) { return true; });
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
 }
 
 TEST_F(ReplicaManagerTest, StaleLeaderEpochIsFenced) {

@@ -48,6 +48,16 @@ grpc::Status BrokerService::Fetch(grpc::ServerContext*, const runnel::v1::FetchR
   return ToGrpcStatus(replicas_->Fetch(*req, resp));
 }
 
+grpc::Status BrokerService::FetchStream(grpc::ServerContext* ctx,
+                                        const runnel::v1::FetchRequest* req,
+                                        grpc::ServerWriter<runnel::v1::FetchResponse>* writer) {
+  // Write blocks while the client's flow-control window is full: that is
+  // what keeps the broker from reading further ahead than the client reads.
+  return ToGrpcStatus(replicas_->FetchStream(
+      *req, [ctx] { return ctx->IsCancelled(); },
+      [writer](const runnel::v1::FetchResponse& answer) { return writer->Write(answer); }));
+}
+
 grpc::Status BrokerService::ListOffsets(grpc::ServerContext*,
                                         const runnel::v1::ListOffsetsRequest* req,
                                         runnel::v1::ListOffsetsResponse* resp) {

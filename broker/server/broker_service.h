@@ -28,6 +28,8 @@ class BrokerService final : public runnel::v1::Broker::Service {
                        runnel::v1::ProduceResponse* resp) override;
   grpc::Status Fetch(grpc::ServerContext* ctx, const runnel::v1::FetchRequest* req,
                      runnel::v1::FetchResponse* resp) override;
+  grpc::Status FetchStream(grpc::ServerContext* ctx, const runnel::v1::FetchRequest* req,
+                           grpc::ServerWriter<runnel::v1::FetchResponse>* writer) override;
   grpc::Status ListOffsets(grpc::ServerContext* ctx, const runnel::v1::ListOffsetsRequest* req,
                            runnel::v1::ListOffsetsResponse* resp) override;
   grpc::Status Metadata(grpc::ServerContext* ctx, const runnel::v1::MetadataRequest* req,

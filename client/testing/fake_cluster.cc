@@ -1,16 +1,16 @@
 #include "client/testing/fake_cluster.h"
 
-#include <algorithm>
-#include <deque>
-#include <map>
-#include <tuple>
-#include <utility>
-
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <tuple>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -58,7 +58,9 @@ struct FakeCluster::State {
   std::map<ErrorKey, std::deque<std::pair<v1::ErrorCode, std::string>>> errors ABSL_GUARDED_BY(mu);
   uint64_t appends ABSL_GUARDED_BY(mu) = 0;  // bumps wake long polls
   int produce_calls ABSL_GUARDED_BY(mu) = 0;
-  int fetch_calls ABSL_GUARDED_BY(mu) = 0;
+  int fetch_calls ABSL_GUARDED_BY(mu) = 0;  // Fetch calls and FetchStream answers
+  int fetch_streams ABSL_GUARDED_BY(mu) = 0;
+  bool streaming ABSL_GUARDED_BY(mu) = true;  // FetchStream implemented
   int metadata_calls ABSL_GUARDED_BY(mu) = 0;
 
   // An injected error for this request, or NONE.
@@ -130,8 +132,7 @@ struct FakeCluster::State {
     b.set_id(id);
     b.set_address(addresses[id - 1]);
     auto it = down.find(id);
-    b.set_state(it != down.end() && it->second ? v1::BROKER_STATE_FENCED
-                                               : v1::BROKER_STATE_ALIVE);
+    b.set_state(it != down.end() && it->second ? v1::BROKER_STATE_FENCED : v1::BROKER_STATE_ALIVE);
     b.set_broker_epoch(1);
     return b;
   }
@@ -175,7 +176,6 @@ namespace {
 using State = FakeCluster::State;
 using Rpc = FakeCluster::Rpc;
 
-
 class BrokerService final : public v1::Broker::Service {
  public:
   BrokerService(std::shared_ptr<State> state, int id) : state_(std::move(state)), id_(id) {}
@@ -194,8 +194,8 @@ class BrokerService final : public v1::Broker::Service {
       r->set_partition(data.partition());
       std::string message;
       Partition* p = nullptr;
-      v1::ErrorCode code = state_->TakeError(Rpc::kProduce, data.topic(), data.partition(),
-                                             &message);
+      v1::ErrorCode code =
+          state_->TakeError(Rpc::kProduce, data.topic(), data.partition(), &message);
       if (code == v1::ERROR_CODE_NONE) {
         code = state_->CheckLeader(id_, data.topic(), data.partition(), &message, &p);
       }
@@ -237,6 +237,52 @@ class BrokerService final : public v1::Broker::Service {
     return grpc::Status::OK;
   }
 
+  // As a real broker: Fetch after Fetch, sending only the news, each
+  // partition continuing after its last answer and dropped after an error.
+  grpc::Status FetchStream(grpc::ServerContext* context, const v1::FetchRequest* request,
+                           grpc::ServerWriter<v1::FetchResponse>* writer) override {
+    v1::FetchRequest next = *request;
+    {
+      absl::MutexLock lock(&state_->mu);
+      if (!state_->streaming) {
+        return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "fake broker without FetchStream");
+      }
+      ++state_->fetch_streams;
+    }
+    while (next.partitions_size() > 0 && !context->IsCancelled()) {
+      v1::FetchResponse news;
+      {
+        absl::MutexLock lock(&state_->mu);
+        if (state_->IsDown(id_)) return kDown;
+        v1::FetchResponse answer;
+        const uint64_t seen = state_->appends;
+        if (!FillFetch(next, &answer)) {
+          auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_->mu) {
+            return state_->appends != seen;
+          };
+          state_->mu.AwaitWithTimeout(absl::Condition(&changed), absl::Milliseconds(10));
+          continue;
+        }
+        ++state_->fetch_calls;
+        v1::FetchRequest rest = next;
+        rest.clear_partitions();
+        for (int i = 0; i < answer.partitions_size(); ++i) {
+          v1::FetchPartitionResponse* r = answer.mutable_partitions(i);
+          const bool failed = r->error_code() != v1::ERROR_CODE_NONE;
+          const int64_t after = failed ? -1 : batch::NextOffsetAfter(r->records());
+          if (failed || after >= 0) news.add_partitions()->Swap(r);
+          if (failed) continue;  // no more of this partition
+          v1::FetchPartition* p = rest.add_partitions();
+          *p = next.partitions(i);
+          if (after >= 0) p->set_fetch_offset(after);
+        }
+        next = std::move(rest);
+      }
+      if (!writer->Write(news)) break;
+    }
+    return grpc::Status::OK;
+  }
+
   grpc::Status ListOffsets(grpc::ServerContext*, const v1::ListOffsetsRequest* request,
                            v1::ListOffsetsResponse* response) override {
     absl::MutexLock lock(&state_->mu);
@@ -248,8 +294,7 @@ class BrokerService final : public v1::Broker::Service {
       r->set_timestamp_ms(-1);
       std::string message;
       Partition* p = nullptr;
-      v1::ErrorCode code = state_->TakeError(Rpc::kListOffsets, q.topic(), q.partition(),
-                                             &message);
+      v1::ErrorCode code = state_->TakeError(Rpc::kListOffsets, q.topic(), q.partition(), &message);
       if (code == v1::ERROR_CODE_NONE) {
         code = state_->CheckLeader(id_, q.topic(), q.partition(), &message, &p);
       }
@@ -322,14 +367,14 @@ class BrokerService final : public v1::Broker::Service {
           q.current_leader_epoch() != p->leader_epoch) {
         code = q.current_leader_epoch() < p->leader_epoch ? v1::ERROR_CODE_FENCED_LEADER_EPOCH
                                                           : v1::ERROR_CODE_UNKNOWN_LEADER_EPOCH;
-        message = absl::StrCat("leader epoch ", q.current_leader_epoch(), " is not ",
-                               p->leader_epoch);
+        message =
+            absl::StrCat("leader epoch ", q.current_leader_epoch(), " is not ", p->leader_epoch);
       }
       if (code == v1::ERROR_CODE_NONE &&
           (q.fetch_offset() < 0 || q.fetch_offset() > p->next_offset)) {
         code = v1::ERROR_CODE_OFFSET_OUT_OF_RANGE;
-        message = absl::StrCat("offset ", q.fetch_offset(), " is out of range for ", q.topic(),
-                               "-", q.partition(), ": valid offsets are 0 to ", p->next_offset);
+        message = absl::StrCat("offset ", q.fetch_offset(), " is out of range for ", q.topic(), "-",
+                               q.partition(), ": valid offsets are 0 to ", p->next_offset);
       }
       if (code != v1::ERROR_CODE_NONE) {
         r->set_error_code(code);
@@ -366,9 +411,9 @@ class AdminService final : public v1::Admin::Service {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(s.message()));
     }
     if (request->partitions() < 1) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          absl::StrCat("partitions must be at least 1, got ",
-                                       request->partitions()));
+      return grpc::Status(
+          grpc::StatusCode::INVALID_ARGUMENT,
+          absl::StrCat("partitions must be at least 1, got ", request->partitions()));
     }
     const int rf = std::max(1, request->replication_factor());
     if (rf > state_->num_brokers) {
@@ -576,10 +621,11 @@ void FakeCluster::SetCoordinatorUnreachable(int calls) {
   state_->coordinator_unreachable = calls;
 }
 
-void FakeCluster::InjectError(Rpc rpc, const std::string& topic, int partition,
-                              v1::ErrorCode code, const std::string& message, int times) {
+void FakeCluster::InjectError(Rpc rpc, const std::string& topic, int partition, v1::ErrorCode code,
+                              const std::string& message, int times) {
   absl::MutexLock lock(&state_->mu);
-  for (int i = 0; i < times; ++i) state_->errors[{rpc, topic, partition}].emplace_back(code, message);
+  for (int i = 0; i < times; ++i)
+    state_->errors[{rpc, topic, partition}].emplace_back(code, message);
 }
 
 void FakeCluster::AppendBatch(const std::string& topic, int partition, std::string bytes) {
@@ -621,6 +667,16 @@ int FakeCluster::produce_calls() const {
 int FakeCluster::fetch_calls() const {
   absl::MutexLock lock(&state_->mu);
   return state_->fetch_calls;
+}
+
+int FakeCluster::fetch_streams() const {
+  absl::MutexLock lock(&state_->mu);
+  return state_->fetch_streams;
+}
+
+void FakeCluster::SetStreamingSupported(bool supported) {
+  absl::MutexLock lock(&state_->mu);
+  state_->streaming = supported;
 }
 
 int FakeCluster::metadata_calls() const {

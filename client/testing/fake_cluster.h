@@ -55,6 +55,9 @@ class FakeCluster {
   // its channel to the coordinator reconnects.
   void SetCoordinatorUnreachable(int calls);
 
+  // false: FetchStream answers UNIMPLEMENTED, as a broker from before it.
+  void SetStreamingSupported(bool supported);
+
   enum class Rpc { kProduce, kFetch, kListOffsets };
   // The next `times` requests of `rpc` for the partition get `code`/`message`.
   void InjectError(Rpc rpc, const std::string& topic, int partition, runnel::v1::ErrorCode code,
@@ -72,9 +75,11 @@ class FakeCluster {
   int64_t HighWatermark(const std::string& topic, int partition) const;
   // The number of batches stored for a partition.
   int BatchCount(const std::string& topic, int partition) const;
-  // RPCs received so far, all brokers together.
+  // RPCs received so far, all brokers together. fetch_calls counts Fetch
+  // calls and FetchStream answers; fetch_streams the FetchStream calls.
   int produce_calls() const;
   int fetch_calls() const;
+  int fetch_streams() const;
   int metadata_calls() const;
 
   // The consumer group coordinator every broker forwards to.

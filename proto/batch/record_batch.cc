@@ -509,6 +509,13 @@ std::vector<absl::string_view> SplitStoredBatches(absl::string_view data) {
   return batches;
 }
 
+int64_t NextOffsetAfter(absl::string_view data) {
+  std::vector<absl::string_view> batches = SplitStoredBatches(data);
+  if (batches.empty()) return -1;
+  absl::StatusOr<BatchHeader> last = ParseHeader(batches.back());
+  return last.ok() ? last->last_offset() + 1 : -1;
+}
+
 void SetBaseOffset(char* batch, int64_t base_offset) {
   StoreBE(batch + kBaseOffsetOffset, base_offset);
 }

@@ -156,6 +156,11 @@ absl::StatusOr<std::vector<absl::string_view>> SplitBatches(absl::string_view da
 // the broker already validated. A trailing partial batch is ignored.
 std::vector<absl::string_view> SplitStoredBatches(absl::string_view data);
 
+// The offset after the last whole batch of `data` (as SplitStoredBatches
+// reads it): where a fetch continuing after `data` starts. -1 if `data`
+// holds no whole batch.
+int64_t NextOffsetAfter(absl::string_view data);
+
 // Stamps the broker-assigned fields into an encoded batch in place. Neither is
 // covered by the CRC.
 void SetBaseOffset(char* batch, int64_t base_offset);
