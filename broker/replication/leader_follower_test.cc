@@ -37,6 +37,7 @@ struct Node {
   explicit Node(int32_t id, absl::Time* now) : id(id) {
     storage::StorageOptions so;
     so.data_dir = TempDir();
+    so.wal_bytes = 8 << 20;  // small: a new store writes its ring whole
     logs = *storage::LogManager::Open(so);
     ReplicaManagerOptions ro;
     ro.broker_id = id;

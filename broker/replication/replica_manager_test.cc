@@ -33,6 +33,7 @@ class ReplicaManagerTest : public ::testing::Test {
   void SetUp() override {
     storage::StorageOptions so;
     so.data_dir = TempDir();
+    so.wal_bytes = 8 << 20;  // small: a new store writes its ring whole
     logs_ = *storage::LogManager::Open(so);
     ReplicaManagerOptions ro;
     ro.broker_id = kSelf;

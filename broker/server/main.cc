@@ -274,9 +274,9 @@ int main(int argc, char** argv) {
              "fsync the write-ahead log before acknowledging a produce. Off: an acknowledged "
              "batch is in the WAL in the OS page cache, which survives a process crash.");
   flags.Int("wal-bytes", &f.wal_bytes, int64_t{512} << 20,
-            "Size of the write-ahead log, a ring file (wal.ring) in the data dir, fixed when the "
-            "data dir is created. It holds the writes RocksDB has not flushed to table files "
-            "yet; at half full the broker asks RocksDB to flush early.");
+            "Size of the write-ahead log, a ring file (wal.ring) in the data dir, written whole "
+            "(zeros) and fixed when the data dir is created. It holds the writes RocksDB has not "
+            "flushed to table files yet; at half full the broker asks RocksDB to flush early.");
   flags.Int("max-grpc-message-bytes", &f.max_grpc_message_bytes, 64 << 20,
             "Largest gRPC request or response the broker sends or accepts.");
   flags.Int("log-cleaner-interval-ms", &f.log_cleaner_interval_ms, 30000,

@@ -59,7 +59,7 @@ class DurableWriterTest : public ::testing::Test {
  protected:
   std::string dir_ = MakeTempDir("durable_writer_test");
 
-  StorageOptions Options(uint64_t wal_bytes = uint64_t{64} << 20) const {
+  StorageOptions Options(uint64_t wal_bytes = uint64_t{16} << 20) const {
     StorageOptions options;
     options.data_dir = dir_;
     options.wal_bytes = wal_bytes;

@@ -72,10 +72,11 @@ struct StorageOptions {
   // which survives a process crash (kill -9); replication covers machine
   // loss, as in Kafka.
   bool sync_writes = false;
-  // Size of the write-ahead ring (durable_writer.h), fixed when the store is
-  // created. It must hold every write RocksDB has not flushed yet: about two
-  // memtables' worth normally, four (256 MiB) at most before RocksDB stalls
-  // writes; at half full the store asks RocksDB to flush early.
+  // Size of the write-ahead ring (durable_writer.h), written whole (zeros)
+  // and fixed when the store is created. It must hold every write RocksDB
+  // has not flushed yet: about two memtables' worth normally, four (256 MiB)
+  // at most before RocksDB stalls writes; at half full the store asks
+  // RocksDB to flush early. Tests use small ones.
   uint64_t wal_bytes = uint64_t{512} << 20;
 };
 

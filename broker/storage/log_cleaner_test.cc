@@ -85,6 +85,7 @@ class LogCleanerTest : public ::testing::Test {
     manager_.reset();
     StorageOptions options;
     options.data_dir = dir_;
+    options.wal_bytes = 8 << 20;  // small: a new store writes its ring whole
     absl::StatusOr<std::unique_ptr<LogManager>> opened = LogManager::Open(options);
     ASSERT_TRUE(opened.ok()) << opened.status();
     manager_ = std::move(*opened);

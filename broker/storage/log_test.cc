@@ -86,12 +86,18 @@ class LogTest : public ::testing::Test {
     std::filesystem::remove_all(dir_, ec);
   }
 
+  // A small write-ahead ring: every new store writes its ring whole.
+  StorageOptions TestOptions() const {
+    StorageOptions options;
+    options.data_dir = dir_;
+    options.wal_bytes = 8 << 20;
+    return options;
+  }
+
   // Closes the store (if open) and opens it again, as a broker restart does.
   void Reopen() {
     manager_.reset();
-    StorageOptions options;
-    options.data_dir = dir_;
-    absl::StatusOr<std::unique_ptr<LogManager>> opened = LogManager::Open(options);
+    absl::StatusOr<std::unique_ptr<LogManager>> opened = LogManager::Open(TestOptions());
     ASSERT_TRUE(opened.ok()) << opened.status();
     manager_ = std::move(*opened);
   }
@@ -536,9 +542,7 @@ TEST_F(LogTest, OpeningAStoreWithTheOldSingleColumnFamilyLayoutFails) {
                     .ok());
     ASSERT_TRUE(db->Close().ok());
   }
-  StorageOptions options;
-  options.data_dir = dir_;
-  absl::StatusOr<std::unique_ptr<LogManager>> opened = LogManager::Open(options);
+  absl::StatusOr<std::unique_ptr<LogManager>> opened = LogManager::Open(TestOptions());
   EXPECT_EQ(opened.status().code(), absl::StatusCode::kFailedPrecondition) << opened.status();
   EXPECT_NE(opened.status().message().find("old layout"), absl::string_view::npos)
       << opened.status();

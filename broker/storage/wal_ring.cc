@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <random>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -77,6 +78,23 @@ bool WriteFully(int fd, struct iovec* iov, int iovcnt, uint64_t offset) {
   return true;
 }
 
+// Writes zeros over [offset, offset + size). The whole ring is written once
+// when it is created: its disk space is taken (and a full disk reported) then
+// rather than in the middle of a produce; appends never allocate blocks, so
+// a synced append changes no file metadata; and the ring's pages are in the
+// page cache from the start, so even the first lap rewrites cached pages
+// instead of faulting in new ones (what made the WAL costly; see wal_ring.h).
+bool FillWithZeros(int fd, uint64_t offset, uint64_t size) {
+  const std::string zeros(std::min<uint64_t>(size, 1 << 20), '\0');
+  for (uint64_t done = 0; done < size;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), size - done));
+    struct iovec iov = {const_cast<char*>(zeros.data()), n};
+    if (!WriteFully(fd, &iov, 1, offset + done)) return false;
+    done += n;
+  }
+  return true;
+}
+
 uint64_t RecordSize(size_t payload_size) { return WalRing::kRecordHeaderSize + payload_size; }
 
 // The CRC of a record: its header after the CRC field, then the payload.
@@ -114,11 +132,8 @@ absl::StatusOr<std::unique_ptr<WalRing>> WalRing::Create(const std::string& path
   PutLittle64(id, header + 24);
   struct iovec iov = {header, sizeof(header)};
   const uint64_t file_size = kFileHeaderSize + options.capacity_bytes;
-  // Sized but sparse: a new store does not take the whole ring's disk space
-  // at once; the first lap allocates blocks as it writes them, and from the
-  // second lap on an append changes no file metadata (cheap fdatasync).
   if (ftruncate(fd, static_cast<off_t>(file_size)) != 0 || !WriteFully(fd, &iov, 1, 0) ||
-      fsync(fd) != 0) {
+      !FillWithZeros(fd, kFileHeaderSize, options.capacity_bytes) || fsync(fd) != 0) {
     absl::Status error = ErrnoError("creating", temp);
     close(fd);
     unlink(temp.c_str());

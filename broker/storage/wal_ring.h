@@ -56,8 +56,9 @@
 namespace runnel::storage {
 
 struct WalRingOptions {
-  // Bytes of records the ring holds. Used when the file is created; an
-  // existing ring keeps the capacity it was created with.
+  // Bytes of records the ring holds, all written (zeros) when the file is
+  // created. Used when the file is created; an existing ring keeps the
+  // capacity it was created with.
   uint64_t capacity_bytes = uint64_t{512} << 20;
   // fdatasync after each Append (the broker's --sync-writes). Without it an
   // appended record is in the page cache when Append returns: it survives a
@@ -74,7 +75,8 @@ class WalRing {
   static constexpr size_t kRecordHeaderSize = 24;
 
   // Creates a new, empty ring at `path` with a new random id, replacing any
-  // file there. The header is synced before it returns.
+  // file there. Writes the whole file (zeros: the disk space is taken now)
+  // and syncs it before it returns.
   static absl::StatusOr<std::unique_ptr<WalRing>> Create(const std::string& path,
                                                          const WalRingOptions& options);
   // Opens an existing ring. NotFound if there is no file; DataLoss if its

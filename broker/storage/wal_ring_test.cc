@@ -1,6 +1,7 @@
 #include "broker/storage/wal_ring.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <string>
@@ -246,6 +247,15 @@ TEST_F(WalRingTest, OpenRefusesMissingAndForeignFiles) {
   absl::StatusOr<std::unique_ptr<WalRing>> foreign = WalRing::Open(path_, WalRingOptions());
   EXPECT_EQ(foreign.status().code(), absl::StatusCode::kDataLoss) << foreign.status();
   EXPECT_NE(foreign.status().message().find("not a write-ahead ring"), std::string::npos);
+}
+
+TEST_F(WalRingTest, CreateWritesTheWholeRingUpFront) {
+  std::unique_ptr<WalRing> ring = Create(1 << 20);
+  struct stat st;
+  ASSERT_EQ(stat(path_.c_str(), &st), 0);
+  EXPECT_EQ(static_cast<uint64_t>(st.st_size), WalRing::kFileHeaderSize + (1u << 20));
+  // Allocated, not sparse: the disk space is taken when the ring is made.
+  EXPECT_GE(static_cast<uint64_t>(st.st_blocks) * 512, WalRing::kFileHeaderSize + (1u << 20));
 }
 
 TEST_F(WalRingTest, CreateReplacesAnOldRingWithAnEmptyOne) {

@@ -78,7 +78,10 @@ void TestCluster::StartBroker(int i) {
       absl::StrCat("--listen=", broker_address(i)),
       absl::StrCat("--coordinator=", coordinator_address()),
       absl::StrCat("--data-dir=", broker_data_dir(i)),
-      absl::StrCat("--heartbeat-interval-ms=", options_.heartbeat_interval_ms)};
+      absl::StrCat("--heartbeat-interval-ms=", options_.heartbeat_interval_ms),
+      // A new data dir writes its whole write-ahead ring (512 MiB by
+      // default): small rings keep the many brokers of the suite cheap.
+      "--wal-bytes=16777216"};
   if (options_.metrics) {
     args.push_back(
         absl::StrCat("--metrics-listen=", broker_placement(i).host, ":", broker_metrics_ports_[i]));
