@@ -39,6 +39,10 @@ TEST(ParseCommandTest, Consume) {
   ASSERT_EQ(c->kind, Command::Kind::kConsume);
   EXPECT_EQ(c->consume.records, 5);
   EXPECT_EQ(c->consume.timeout, absl::Milliseconds(100));
+  EXPECT_TRUE(c->consume.consumer.stream_fetches);  // the consumer's default
+  c = Parse({"consume", "--topic=t", "--records=5", "--fetch-streams=false"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_FALSE(c->consume.consumer.stream_fetches);
 }
 
 TEST(ParseCommandTest, Help) {
