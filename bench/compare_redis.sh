@@ -21,7 +21,8 @@
 #   SIZES="100 1024"  record sizes in bytes
 #   PARTITIONS=1      partitions of the Runnel topics
 #   PERF_FLAGS=""     extra runnel-perf produce flags, e.g. "--linger-ms=0"
-#   KEEP_LOGS=0       1: keep the temp dir (server logs) and print its path
+#   KEEP_LOGS=0       1: keep the temp dir (server logs, the latency runs'
+#                     progress every 100 ms) and print its path
 #   PREBUILT_BIN=""   a directory holding the four binaries: skips the build
 #                     (to measure exact binaries while the tree changes)
 #   SETTLE_SECONDS=10 pause before each consume and latency run, so that the
@@ -152,9 +153,13 @@ for size in $SIZES; do
   "$BIN/runnel" --bootstrap="$BROKER" topic create "$topic-half" --partitions="$PARTITIONS" \
     --replication-factor=1 >/dev/null
   # shellcheck disable=SC2086
+  # The progress lines (every 100 ms: rate, mean and max latency) go to
+  # latency-SIZE.log in the temp dir, kept with KEEP_LOGS=1, to see when a
+  # tail happened.
   out=$("$BIN/runnel-perf" produce --bootstrap="$BROKER" --topic="$topic-half" \
           --records="$RECORDS" --record-size="$size" --acks=all \
-          --throughput="${HALF_RATE[$size]}" $PERF_FLAGS)
+          --throughput="${HALF_RATE[$size]}" --report-interval-ms=100 $PERF_FLAGS \
+          2>"$WORK/latency-$size.log")
   log "runnel: $out"
   # "N records, R records/s, M MB/s, latency p50 X ms p99 Y ms ...": p99 is field 12.
   P99_HALF[$size]=$(field "$out" 12)
