@@ -84,17 +84,16 @@ absl::StatusOr<std::unique_ptr<DurableWriter>> DurableWriter::Open(
   if (absl::IsNotFound(ring.status())) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the write-ahead ring ", ring_path,
-        " of this log store is missing: the writes not yet "
-        "flushed to RocksDB's table files would be lost. Restore the file, or remove the whole "
-        "data directory to start this broker empty (its partitions then re-replicate)"));
+        " of this log store is missing: the writes not yet flushed to RocksDB's table files "
+        "would be lost. Restore the file, or remove the whole data directory to start this "
+        "broker empty (its partitions then re-replicate)"));
   }
   if (!ring.ok()) return ring.status();
   if ((*ring)->id() != state->ring_id) {
     return absl::FailedPreconditionError(
         absl::StrCat("the write-ahead ring ", ring_path, " has id ", (*ring)->id(),
-                     " but this log store "
-                     "writes to ring ",
-                     state->ring_id, ": the file belongs to another store"));
+                     " but this log store writes to ring ", state->ring_id,
+                     ": the file belongs to another store"));
   }
   std::unique_ptr<DurableWriter> writer(
       new DurableWriter(db, meta_cf, std::move(listener), std::move(*ring)));
