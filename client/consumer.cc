@@ -24,6 +24,28 @@ int32_t Millis(absl::Duration d) {
   return static_cast<int32_t>(std::max<int64_t>(0, absl::ToInt64Milliseconds(d)));
 }
 
+// The request-level fields of a consumer's Fetch (or FetchStream).
+v1::FetchRequest NewFetchRequest(const ConsumerOptions& options, absl::Duration max_wait) {
+  v1::FetchRequest request;
+  request.set_max_wait_ms(Millis(max_wait));
+  request.set_min_bytes(options.fetch_min_bytes);
+  request.set_max_bytes(options.fetch_max_bytes);
+  request.set_replica_id(-1);
+  return request;
+}
+
+// Asks `request` for `tp` from `offset`, checking the leader epoch we know.
+void AddFetchPartition(const ConsumerOptions& options, const TopicPartition& tp, int64_t offset,
+                       int32_t leader_epoch, v1::FetchRequest* request) {
+  v1::FetchPartition* p = request->add_partitions();
+  p->set_topic(tp.topic);
+  p->set_partition(tp.partition);
+  p->set_fetch_offset(offset);
+  p->set_max_bytes(options.max_partition_fetch_bytes);
+  p->set_current_leader_epoch(leader_epoch);
+  p->set_last_fetched_epoch(-1);
+}
+
 // A Fetch answer worth returning for at once: records or a partition error.
 bool HasNews(const v1::FetchResponse& response) {
   for (const v1::FetchPartitionResponse& p : response.partitions()) {
@@ -70,8 +92,8 @@ absl::Status Consumer::Assign(const std::vector<PartitionAssignment>& assignment
     }
     TopicPartition tp{a.topic, a.partition};
     if (!next.emplace(tp, PartitionState()).second) {
-      return absl::InvalidArgumentError(absl::StrCat("partition ", ToString(tp),
-                                                     " is assigned twice"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("partition ", ToString(tp), " is assigned twice"));
     }
     if (a.start.kind == StartOffset::Kind::kOffset) {
       if (a.start.offset < 0) {
@@ -632,8 +654,8 @@ absl::StatusOr<ConsumerRecords> Consumer::PollOnce(absl::Duration timeout) {
 absl::Status Consumer::RetriableFailure(const TopicPartition& tp, const absl::Status& status) {
   PartitionState& state = partitions_[tp];
   if (++state.failures <= metadata_->options().max_retries) return absl::OkStatus();
-  return WithContext(status, absl::StrCat(ToString(tp), " failed ", state.failures,
-                                          " times in a row"));
+  return WithContext(status,
+                     absl::StrCat(ToString(tp), " failed ", state.failures, " times in a row"));
 }
 
 // One round of Fetch calls, one per leader, all in flight at once. The
@@ -695,19 +717,10 @@ absl::Status Consumer::StartFetch(absl::Duration max_wait, bool prefetch,
       fetch->calls.push_back(std::make_unique<PendingFetch::Call>());
       call = fetch->calls.back().get();
       call->address = leader->address;
-      call->request.set_max_wait_ms(Millis(max_wait));
-      call->request.set_min_bytes(options_.fetch_min_bytes);
-      call->request.set_max_bytes(options_.fetch_max_bytes);
-      call->request.set_replica_id(-1);
+      call->request = NewFetchRequest(options_, max_wait);
     }
-    v1::FetchPartition* p = call->request.add_partitions();
-    p->set_topic(tp.topic);
-    p->set_partition(tp.partition);
-    p->set_fetch_offset(offset);
+    AddFetchPartition(options_, tp, offset, leader->leader_epoch, &call->request);
     fetch->offsets[tp] = offset;
-    p->set_max_bytes(options_.max_partition_fetch_bytes);
-    p->set_current_leader_epoch(leader->leader_epoch);
-    p->set_last_fetched_epoch(-1);
   }
   if (fetch->calls.empty()) return absl::OkStatus();
 
@@ -735,8 +748,8 @@ absl::Status Consumer::StartFetch(absl::Duration max_wait, bool prefetch,
   return absl::OkStatus();
 }
 
-absl::Status Consumer::FetchRound(absl::Duration max_wait, ConsumerRecords* records,
-                                  bool* back_off, bool* idle) {
+absl::Status Consumer::FetchRound(absl::Duration max_wait, ConsumerRecords* records, bool* back_off,
+                                  bool* idle) {
   if (options_.stream_fetches && !streams_unsupported_) {
     return StreamRound(max_wait, records, back_off, idle);
   }
@@ -747,8 +760,7 @@ absl::Status Consumer::FetchRound(absl::Duration max_wait, ConsumerRecords* reco
   std::unique_ptr<PendingFetch> fetch = std::move(prefetch_);
   const bool prefetched = fetch != nullptr;
   if (!prefetched) {
-    if (absl::Status s = StartFetch(max_wait, /*prefetch=*/false, {}, &fetch, back_off);
-        !s.ok()) {
+    if (absl::Status s = StartFetch(max_wait, /*prefetch=*/false, {}, &fetch, back_off); !s.ok()) {
       return s;
     }
     if (fetch == nullptr) {
@@ -820,8 +832,8 @@ absl::Status Consumer::FetchRound(absl::Duration max_wait, ConsumerRecords* reco
   return s;
 }
 
-absl::Status Consumer::ProcessFetch(PendingFetch& fetch, bool cancelled,
-                                    ConsumerRecords* records, bool* back_off) {
+absl::Status Consumer::ProcessFetch(PendingFetch& fetch, bool cancelled, ConsumerRecords* records,
+                                    bool* back_off) {
   for (const auto& call : fetch.calls) {
     if (!call->status.ok()) {
       if (cancelled && call->status.error_code() == grpc::StatusCode::CANCELLED) continue;
@@ -839,11 +851,9 @@ absl::Status Consumer::ProcessFetch(PendingFetch& fetch, bool cancelled,
   return absl::OkStatus();
 }
 
-absl::Status Consumer::FetchCallFailed(const std::string& address,
-                                       const v1::FetchRequest& request,
+absl::Status Consumer::FetchCallFailed(const std::string& address, const v1::FetchRequest& request,
                                        const grpc::Status& status, bool* back_off) {
-  absl::Status s =
-      WithContext(FromGrpcStatus(status), absl::StrCat("fetch from broker ", address));
+  absl::Status s = WithContext(FromGrpcStatus(status), absl::StrCat("fetch from broker ", address));
   if (!IsRetriable(s)) return s;
   *back_off = true;
   for (const v1::FetchPartition& p : request.partitions()) {
@@ -907,36 +917,25 @@ absl::Status Consumer::StreamRound(absl::Duration max_wait, ConsumerRecords* rec
       continue;
     }
     auto [it, added] = wanted.try_emplace(leader->address);
-    v1::FetchRequest& request = it->second;
-    if (added) {
-      request.set_max_wait_ms(Millis(options_.fetch_max_wait));
-      request.set_min_bytes(options_.fetch_min_bytes);
-      request.set_max_bytes(options_.fetch_max_bytes);
-      request.set_replica_id(-1);
-    }
-    v1::FetchPartition* p = request.add_partitions();
-    p->set_topic(tp.topic);
-    p->set_partition(tp.partition);
-    p->set_fetch_offset(state.position);
-    p->set_max_bytes(options_.max_partition_fetch_bytes);
-    p->set_current_leader_epoch(leader->leader_epoch);
-    p->set_last_fetched_epoch(-1);
+    if (added) it->second = NewFetchRequest(options_, options_.fetch_max_wait);
+    AddFetchPartition(options_, tp, state.position, leader->leader_epoch, &it->second);
   }
   // A running stream stays only if it serves exactly what is wanted of its
   // broker, from exactly these positions; others are restarted.
-  for (const std::string& address : streams_->Addresses()) {
-    auto want = wanted.find(address);
-    auto have = stream_positions_.find(address);
-    if (want == wanted.end() || have == stream_positions_.end() ||
-        want->second.SerializeAsString() != have->second.SerializeAsString()) {
-      streams_->Stop(address);
-      stream_positions_.erase(address);
+  for (auto have = stream_positions_.begin(); have != stream_positions_.end();) {
+    auto want = wanted.find(have->first);
+    if (want != wanted.end() &&
+        want->second.SerializeAsString() == have->second.SerializeAsString()) {
+      ++have;
+      continue;
     }
+    streams_->Stop(have->first);
+    have = stream_positions_.erase(have);
   }
   for (auto& [address, request] : wanted) {
-    if (streams_->Request(address) != nullptr) continue;
+    if (stream_positions_.count(address) > 0) continue;
     stream_positions_[address] = request;
-    streams_->Start(metadata_->Channel(address), address, request);
+    streams_->Start(metadata_->Channel(address), address, std::move(request));
   }
   if (stream_positions_.empty()) {
     *idle = !*back_off;

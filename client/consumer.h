@@ -343,9 +343,10 @@ class Consumer {
   std::map<TopicPartition, PartitionState> partitions_;
   absl::Status deferred_error_;  // to return from the next Poll
   std::unique_ptr<PendingFetch> prefetch_;  // the next round, already in flight
-  // Fetch streams (StreamRound), and for each the partitions it serves with
-  // the offset its next answer starts at (kept as the request it would be
-  // restarted with).
+  // Fetch streams (StreamRound), and for each running one (by broker
+  // address) the partitions it serves with the offset its next answer starts
+  // at, kept as the request it would be restarted with. A stream runs iff it
+  // has an entry here.
   std::unique_ptr<FetchStreams> streams_;
   std::map<std::string, runnel::v1::FetchRequest> stream_positions_;
   bool streams_unsupported_ = false;  // a broker answered UNIMPLEMENTED

@@ -7,7 +7,6 @@ namespace runnel::client {
 namespace v1 = runnel::v1;
 
 struct FetchStreams::Stream {
-  std::string address;
   std::unique_ptr<v1::Broker::Stub> stub;
   grpc::ClientContext context;
   v1::FetchRequest request;
@@ -28,7 +27,6 @@ void FetchStreams::Start(const std::shared_ptr<grpc::Channel>& channel, const st
                          v1::FetchRequest request) {
   Stop(address);
   auto stream = std::make_unique<Stream>();
-  stream->address = address;
   stream->stub = v1::Broker::NewStub(channel);
   stream->request = std::move(request);
   Stream* raw = stream.get();
@@ -77,17 +75,6 @@ void FetchStreams::Stop(const std::string& address) {
 
 void FetchStreams::StopAll() {
   while (!streams_.empty()) Stop(streams_.begin()->first);
-}
-
-const v1::FetchRequest* FetchStreams::Request(const std::string& address) const {
-  auto it = streams_.find(address);
-  return it == streams_.end() ? nullptr : &it->second->request;
-}
-
-std::vector<std::string> FetchStreams::Addresses() const {
-  std::vector<std::string> out;
-  for (const auto& [address, stream] : streams_) out.push_back(address);
-  return out;
 }
 
 bool FetchStreams::AnyNews() const {

@@ -48,10 +48,6 @@ class FetchStreams {
   void Stop(const std::string& address);
   void StopAll();
 
-  // The request a running stream was started with; nullptr if none.
-  const runnel::v1::FetchRequest* Request(const std::string& address) const;
-  std::vector<std::string> Addresses() const;
-
   // What one stream delivered: its oldest answer not taken yet, and/or,
   // once every answer is taken, its end.
   struct Delivery {
